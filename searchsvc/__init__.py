@@ -1,0 +1,26 @@
+"""searchsvc: full-text search for news archives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from searchsvc.config import load_config
+from searchsvc.snapshot import IndexHandle
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web application; `config` overrides settings (see searchsvc.config)."""
+    from searchsvc.web import api, errors, ui
+
+    settings = load_config(config)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config["SEARCHSVC"] = settings
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["searchsvc.index"] = IndexHandle(settings.index, settings.title_boost)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(ui.blueprint)
+    errors.register(app)
+    return app

@@ -1,0 +1,115 @@
+"""Settings, each declared once: name, default, environment variable and help."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def _paths(value: str | list | tuple) -> tuple[Path, ...]:
+    if isinstance(value, str):
+        value = [part for part in value.split(os.pathsep) if part]
+    return tuple(Path(part) for part in value)
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"must be at least 1, got {number}")
+    return number
+
+
+def _non_negative_float(value: Any) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError(f"must not be negative, got {number}")
+    return number
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    convert: Callable[[Any], Any]
+
+    @property
+    def env(self) -> str:
+        return "SEARCHSVC_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("index", "index", "Directory that holds the search index.", Path),
+    Setting(
+        "corpus",
+        "corpus",
+        "Corpus files or directories to index (the environment variable separates "
+        "several with ':').",
+        _paths,
+    ),
+    Setting("host", "127.0.0.1", "Address the server listens on.", str),
+    Setting("port", 8080, "Port the server listens on.", int),
+    Setting("workers", 2, "Server worker processes.", _positive_int),
+    Setting("threads", 4, "Threads per server worker process.", _positive_int),
+    Setting(
+        "lock_timeout",
+        0.0,
+        "Seconds a reindex waits for another running reindex before giving up.",
+        _non_negative_float,
+    ),
+    Setting("max_query_length", 1000, "Longest query accepted, in characters.", _positive_int),
+    Setting("max_page_size", 100, "Most hits on one page.", _positive_int),
+    Setting(
+        "max_result_window",
+        10_000,
+        "Deepest hit that can be paged to (page x size); also the total-hits threshold "
+        "past which totals are reported as a lower bound.",
+        _positive_int,
+    ),
+    Setting("snippets_per_hit", 3, "Most highlighted paragraphs shown for one hit.", _positive_int),
+    Setting("title_boost", 2.0, "Weight of a headline match against a body match.", float),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class Config(dict):
+    """A mapping of every setting to its value; attribute access for convenience."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Defaults, then environment variables, then explicit overrides (None is ignored)."""
+    environ = os.environ if environ is None else environ
+    config = Config()
+    for setting in SETTINGS:
+        raw = setting.default
+        source = "default"
+        if setting.env in environ:
+            raw, source = environ[setting.env], setting.env
+        if overrides and overrides.get(setting.name) is not None:
+            raw, source = overrides[setting.name], f"--{setting.name.replace('_', '-')}"
+        try:
+            config[setting.name] = setting.convert(raw)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{source}: bad value {raw!r} for {setting.name}: {error}") from None
+    unknown = set(overrides or {}) - set(_BY_NAME)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return config
+
+
+def setting_help(name: str) -> str:
+    """Help text for a command-line option, naming its environment variable."""
+    setting = _BY_NAME[name]
+    return f"{setting.help} [env {setting.env}; default {setting.default}]"

@@ -1,0 +1,131 @@
+"""What a user types -> Whoosh queries: one to rank articles, terms to pick snippets.
+
+The syntax is the search-box one: words (any may match; more matches rank
+higher), "quoted phrases", -excluded words, OR/AND/NOT, title:, source:,
+topic: and date: (date:2017, date:[2017-01 to 2017-06]), and `*` for a
+prefix. A question mark is punctuation, not a wildcard, so questions work.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from whoosh import query as Q
+from whoosh.qparser import (
+    FieldAliasPlugin,
+    MultifieldParser,
+    OrGroup,
+    PlusMinusPlugin,
+    WildcardPlugin,
+)
+from whoosh.qparser.dateparse import DateParserPlugin
+from whoosh.util.times import TimeError
+
+from searchsvc.analysis import stop_stems
+
+TEXT_FIELDS = ("title", "body")
+FILTER_FIELDS = {"source", "date", "topic"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class QueryError(ValueError):
+    """The query cannot be understood; the message says why, for the user."""
+
+
+class _StarWildcardPlugin(WildcardPlugin):
+    qmarks = ""
+    expr = r"(?P<text>[*])"
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # the query as understood, whitespace-normalised
+    article_query: Q.Query
+    terms: frozenset[str]  # analysed words to look for in paragraphs and headlines
+    match_all: bool  # nothing to rank by: every article matches
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def make_parser(schema, title_boost: float) -> MultifieldParser:
+    parser = MultifieldParser(
+        list(TEXT_FIELDS), schema, fieldboosts={"title": title_boost}, group=OrGroup
+    )
+    parser.replace_plugin(_StarWildcardPlugin())
+    # "-word" excludes only at the start of a word, so "2017-03" and "e-mail" stay whole.
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(DateParserPlugin(free=False))
+    parser.add_plugin(FieldAliasPlugin({"topic": ["topics"], "title": ["headline"]}))
+    return parser
+
+
+def parse(text: str, parser: MultifieldParser, reader) -> ParsedQuery:
+    """Parse the user's text; raises QueryError when it cannot mean anything sensible."""
+    text = normalise(text)
+    if not text:
+        return ParsedQuery("", Q.Every(), frozenset(), match_all=True)
+    try:
+        parsed = parser.parse(text)
+    except TimeError as error:
+        raise QueryError(f"a date in the query is not a date: {error}") from None
+    parsed = _refine(parsed)
+    terms = frozenset(
+        word.decode("utf-8") if isinstance(word, bytes) else word
+        for field, word in parsed.existing_terms(reader, phrases=True, expand=True)
+        if field in TEXT_FIELDS
+    )
+    return ParsedQuery(text, parsed, terms, match_all=False)
+
+
+def _refine(query: Q.Query) -> Q.Query:
+    """Shape the parsed query the way a search box user means it.
+
+    Field restrictions on metadata (source:, date:, topic:) filter rather than
+    compete with words: "oil source:reuters" means oil, from Reuters. Function
+    words leave the any-word part unless nothing else is left.
+    """
+    if isinstance(query, (Q.AndNot, Q.AndMaybe)):
+        refined = query.__class__(_refine(query.a), query.b)
+        refined.boost = query.boost
+        return refined
+    if not isinstance(query, Q.Or):
+        return query
+    filters = [child for child in query.subqueries if _is_filter(child)]
+    words = [child for child in query.subqueries if not _is_filter(child)]
+    kept = [child for child in words if not _is_stop_clause(child)] or words
+    ranked = Q.Or(kept, boost=query.boost).normalize() if kept else None
+    if not filters:
+        return ranked
+    required = _combine_filters(filters)
+    return Q.And([ranked, required]) if ranked is not None else required
+
+
+def _combine_filters(filters: list[Q.Query]) -> Q.Query:
+    """Alternatives on one field widen (source:a source:b); different fields narrow."""
+    by_field: dict[str, list[Q.Query]] = {}
+    for clause in filters:
+        by_field.setdefault(_fields(clause).pop(), []).append(clause)
+    groups = [Q.Or(group).normalize() for group in by_field.values()]
+    return groups[0] if len(groups) == 1 else Q.And(groups)
+
+
+def _fields(query: Q.Query) -> set[str | None]:
+    leaves = [query] if query.is_leaf() else list(query.leaves())
+    return {getattr(leaf, "fieldname", None) for leaf in leaves}
+
+
+def _is_filter(query: Q.Query) -> bool:
+    fields = _fields(query)
+    return len(fields) == 1 and fields <= FILTER_FIELDS
+
+
+def _is_stop_clause(query: Q.Query) -> bool:
+    stops = stop_stems()
+    if isinstance(query, Q.Term):
+        return query.fieldname in TEXT_FIELDS and query.text in stops
+    return False

@@ -1,0 +1,69 @@
+"""The two Whoosh schemas and how an Article becomes index documents.
+
+Articles are ranked in the article index (headline and whole text, one
+document per article); the paragraph index (one document per paragraph)
+picks and highlights the passages shown as snippets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from whoosh.analysis import IDTokenizer, LowercaseFilter
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from searchsvc.analysis import news_analyzer
+from searchsvc.articles import Article
+
+# Names that match exactly, whatever their case: "source:reuters" finds "Reuters".
+_folded_id = IDTokenizer() | LowercaseFilter()
+
+
+def article_schema() -> Schema:
+    analyzer = news_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=analyzer, phrase=True),
+        body=TEXT(analyzer=analyzer, phrase=True),
+        date=DATETIME(sortable=True),
+        source=ID(analyzer=_folded_id, sortable=True),
+        topic=KEYWORD(lowercase=True, commas=True, scorable=False),
+        record=STORED(),
+    )
+
+
+def paragraph_schema() -> Schema:
+    return Schema(
+        article_id=ID(stored=True),
+        number=NUMERIC(stored=True),
+        # Character offsets are stored so snippets need no re-analysis.
+        text=TEXT(analyzer=news_analyzer(), stored=True, phrase=True, chars=True),
+    )
+
+
+def article_document(article: Article) -> dict:
+    """The article index's document; `record` carries everything a hit shows."""
+    document = {
+        "id": article.id,
+        "title": article.title if not article.title_derived else "",
+        "body": "\n\n".join(article.paragraphs),
+        "record": json.dumps(article.to_dict(), ensure_ascii=False),
+    }
+    if article.sort_date is not None:
+        document["date"] = article.sort_date
+    if article.source:
+        document["source"] = article.source
+    topics = article.extra.get("topics")
+    if isinstance(topics, list) and all(isinstance(t, str) for t in topics) and topics:
+        document["topic"] = ",".join(t.replace(",", " ") for t in topics)
+    return document
+
+
+def paragraph_documents(article: Article) -> Iterator[dict]:
+    for number, paragraph in enumerate(article.paragraphs):
+        yield {"article_id": article.id, "number": number, "text": paragraph}
+
+
+def record_to_article(stored: str) -> Article:
+    return Article.from_dict(json.loads(stored))

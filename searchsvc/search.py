@@ -1,0 +1,182 @@
+"""A search request -> ranked articles with snippets, as plain data.
+
+The API, the web UI, the CLI and the evaluation all call `search()`; they only
+render what it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from datetime import time as day_time
+from urllib.parse import quote
+
+from whoosh import query as Q
+
+from searchsvc.querying import ParsedQuery, parse
+from searchsvc.schema import record_to_article
+from searchsvc.snapshot import IndexSnapshot
+from searchsvc.snippets import LEAD_CHARS, mark_terms, paragraph_highlighter
+
+SORTS = ("relevance", "date")
+_highlighter = paragraph_highlighter()
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    page: int = 1
+    size: int = 10
+    since: datetime | None = None  # first instant included
+    until: datetime | None = None  # last day included (whole day)
+    source: str | None = None
+    sort: str = "relevance"
+    snippets: int = 3  # most highlighted paragraphs per hit; 0 for none
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    title_html: str
+    title_derived: bool
+    date: str | None
+    source: str | None
+    score: float
+    snippets: list[str]
+    url: str  # the article's page here
+    source_url: str | None  # the original's address, when the corpus gave one
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    total_exact: bool
+    page: int
+    size: int
+    took_ms: float
+    hits: list[Hit] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def article_path(article_id: str) -> str:
+    return "/articles/" + quote(article_id, safe="")
+
+
+def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> SearchResult:
+    """Run `request`; raises querying.QueryError for a query that means nothing."""
+    started = time.perf_counter()
+    article_searcher, paragraph_searcher = snapshot.searchers()
+    parsed = parse(request.q, snapshot.parser, article_searcher.reader())
+    query = _with_filters(parsed.article_query, request)
+
+    window = request.page * request.size
+    by_date = request.sort == "date" or parsed.match_all
+    results = article_searcher.search(
+        query,
+        limit=window,
+        sortedby="date" if by_date else None,
+        reverse=by_date,
+    )
+    total, exact = _count(article_searcher, query, results, max_window)
+    page_hits = list(results)[(request.page - 1) * request.size : window]
+    ids = [hit["id"] for hit in page_hits]
+    passages = _best_paragraphs(paragraph_searcher, parsed, ids, request.snippets)
+
+    hits = []
+    for hit in page_hits:
+        article = record_to_article(hit["record"])
+        snippets = passages.get(article.id) or []
+        if not snippets and request.snippets and article.paragraphs:
+            snippets = [mark_terms(article.paragraphs[0], parsed.terms, LEAD_CHARS)]
+        hits.append(
+            Hit(
+                id=article.id,
+                title=article.title,
+                title_html=mark_terms(article.title, parsed.terms),
+                title_derived=article.title_derived,
+                date=article.date,
+                source=article.source,
+                score=round(hit.score, 4) if hit.score is not None else 0.0,
+                snippets=snippets,
+                url=article_path(article.id),
+                source_url=article.url,
+            )
+        )
+    took = (time.perf_counter() - started) * 1000
+    return SearchResult(parsed.text, total, exact, request.page, request.size, round(took, 2), hits)
+
+
+def _with_filters(query: Q.Query, request: SearchRequest) -> Q.Query:
+    filters = []
+    if request.since or request.until:
+        until = datetime.combine(request.until.date(), day_time.max) if request.until else None
+        filters.append(Q.DateRange("date", request.since, until))
+    if request.source:
+        filters.append(Q.Term("source", request.source.lower()))
+    return Q.And([query, *filters]).normalize() if filters else query
+
+
+def _count(searcher, query: Q.Query, results, cap: int) -> tuple[int, bool]:
+    """Exact number of matches up to `cap`; past it, `cap` flagged as a lower bound."""
+    if results.has_exact_length():
+        total = len(results)
+        return (total, True) if total <= cap else (cap, False)
+    matcher = query.matcher(searcher)
+    total = 0
+    while matcher.is_active():
+        total += 1
+        if total > cap:
+            return cap, False
+        matcher.next()
+    return total, True
+
+
+def _best_paragraphs(
+    searcher, parsed: ParsedQuery, ids: list[str], per_article: int
+) -> dict[str, list[str]]:
+    """The best-scoring paragraphs of each article, highlighted, in reading order."""
+    if not ids or not parsed.terms or per_article <= 0:
+        return {}
+    words = Q.Or([Q.Term("text", term) for term in sorted(parsed.terms)])
+    articles = Q.Or([Q.Term("article_id", article_id) for article_id in ids])
+    results = searcher.search(Q.And([words, articles]), limit=None, terms=True)
+    chosen: dict[str, list] = {}
+    for hit in results:
+        picked = chosen.setdefault(hit["article_id"], [])
+        if len(picked) < per_article:
+            picked.append(hit)
+    return {
+        article_id: [
+            _highlighter.highlight_hit(hit, "text", top=1, minscore=0)
+            for hit in sorted(picked, key=lambda h: h["number"])
+        ]
+        for article_id, picked in chosen.items()
+    }
+
+
+def get_article(snapshot: IndexSnapshot, article_id: str):
+    """The stored Article with this id, or None."""
+    article_searcher, _ = snapshot.searchers()
+    stored = article_searcher.document(id=article_id)
+    return record_to_article(stored["record"]) if stored else None
+
+
+def article_dict(article) -> dict:
+    """An article as the API returns it."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "title_derived": article.title_derived,
+        "date": article.date,
+        "source": article.source,
+        "author": article.author,
+        "url": article_path(article.id),
+        "source_url": article.url,
+        "paragraphs": article.paragraphs,
+        "extra": article.extra,
+    }

@@ -1,0 +1,37 @@
+"""Run the app under gunicorn, a production WSGI server, from Python."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, config):
+        self.searchsvc_config = config
+        super().__init__()
+
+    def load_config(self):
+        config = self.searchsvc_config
+        options = {
+            "bind": f"{config.host}:{config.port}",
+            "workers": config.workers,
+            "threads": config.threads,
+            # Threads keep connections alive between requests; sync workers would not.
+            "worker_class": "gthread",
+            "keepalive": 5,
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            "errorlog": "-",
+        }
+        for name, value in options.items():
+            self.cfg.set(name, value)
+
+    def load(self):
+        from searchsvc import create_app
+
+        return create_app(dict(self.searchsvc_config))
+
+
+def run_server(config) -> None:
+    _Gunicorn(config).run()

@@ -1,0 +1,60 @@
+"""Open indexes for readers, switching to a new generation as soon as it is swapped in."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from whoosh import scoring
+
+from searchsvc import store
+from searchsvc.querying import make_parser
+
+
+class IndexSnapshot:
+    """One generation opened for reading; searchers are per thread (Whoosh's are not shared)."""
+
+    def __init__(self, generation: store.Generation, title_boost: float):
+        self.generation = generation
+        self.info = generation.info()
+        self.articles, self.paragraphs = generation.open_indexes()
+        self.parser = make_parser(self.articles.schema, title_boost)
+        self._local = threading.local()
+
+    def searchers(self):
+        """(article searcher, paragraph searcher) for the calling thread."""
+        pair = getattr(self._local, "pair", None)
+        if pair is None:
+            pair = (
+                self.articles.searcher(weighting=scoring.BM25F()),
+                self.paragraphs.searcher(weighting=scoring.BM25F()),
+            )
+            self._local.pair = pair
+        return pair
+
+
+class IndexHandle:
+    """The index directory as readers see it: always the current generation."""
+
+    def __init__(self, index_dir: Path, title_boost: float = 2.0):
+        self.index_dir = Path(index_dir)
+        self.title_boost = title_boost
+        self._state: tuple[int, int] | None = None
+        self._snapshot: IndexSnapshot | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> IndexSnapshot:
+        """The current generation; raises store.IndexMissing when there is none."""
+        state = store.pointer_state(self.index_dir)
+        if state is None or state != self._state or self._snapshot is None:
+            with self._lock:
+                state = store.pointer_state(self.index_dir)
+                if state is None:
+                    self._state, self._snapshot = None, None
+                    raise store.IndexMissing(f"no index in {self.index_dir}")
+                if state != self._state or self._snapshot is None:
+                    generation = store.current_generation(self.index_dir)
+                    if self._snapshot is None or self._snapshot.generation != generation:
+                        self._snapshot = IndexSnapshot(generation, self.title_boost)
+                    self._state = state
+        return self._snapshot

@@ -1,0 +1,192 @@
+"""The index directory: immutable generations, the CURRENT pointer, the writer lock.
+
+Layout::
+
+    index/
+      CURRENT            name of the generation readers use
+      .reindex.lock      held by the one reindex allowed at a time
+      gen-<time>-<rand>/ articles/ and paragraphs/ (Whoosh), manifest.json, info.json
+
+A reindex builds a new generation beside the current one (hard links to the
+current one's files for an incremental run: Whoosh never rewrites a file),
+then replaces CURRENT in one rename. Readers never see a half-built index;
+a crash leaves an orphan generation that the next reindex deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import filelock
+from whoosh import index as whoosh_index
+
+POINTER = "CURRENT"
+LOCK = ".reindex.lock"
+PREFIX = "gen-"
+KEEP_PREVIOUS = 2  # generations kept after a swap, for servers still reading them
+
+
+class IndexMissing(Exception):
+    """There is no built index in the directory."""
+
+
+class ReindexBusy(Exception):
+    """Another reindex holds the lock."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def articles_dir(self) -> Path:
+        return self.path / "articles"
+
+    @property
+    def paragraphs_dir(self) -> Path:
+        return self.path / "paragraphs"
+
+    def info(self) -> dict:
+        return json.loads((self.path / "info.json").read_text("utf-8"))
+
+    def manifest(self) -> dict:
+        return json.loads((self.path / "manifest.json").read_text("utf-8"))
+
+    def open_indexes(self):
+        """(article index, paragraph index), opened for reading."""
+        return (
+            whoosh_index.open_dir(str(self.articles_dir)),
+            whoosh_index.open_dir(str(self.paragraphs_dir)),
+        )
+
+
+def pointer_state(index_dir: Path) -> tuple[int, int] | None:
+    """Cheap fingerprint of CURRENT; it changes whenever a new generation is swapped in."""
+    try:
+        stat = (index_dir / POINTER).stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def current_generation(index_dir: Path) -> Generation:
+    try:
+        name = (index_dir / POINTER).read_text("utf-8").strip()
+    except FileNotFoundError:
+        raise IndexMissing(f"no index in {index_dir}; run `searchsvc reindex` first") from None
+    generation = Generation(index_dir / name)
+    if not name.startswith(PREFIX) or not (generation.path / "info.json").exists():
+        raise IndexMissing(f"{index_dir / POINTER} names no complete index ({name!r})")
+    return generation
+
+
+def has_index(index_dir: Path) -> bool:
+    try:
+        current_generation(index_dir)
+    except IndexMissing:
+        return False
+    return True
+
+
+@contextmanager
+def writer_lock(index_dir: Path, timeout: float):
+    """Hold the one reindex lock; the OS releases it if the holder dies."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(index_dir / LOCK), timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        waited = f" after waiting {timeout:g} s" if timeout else ""
+        raise ReindexBusy(
+            f"another reindex is running on {index_dir}{waited}; "
+            "try again when it ends, or pass --lock-timeout to wait"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def new_generation(index_dir: Path, base: Generation | None) -> Generation:
+    """A fresh generation directory; a copy of `base` made of hard links if given."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    generation = Generation(index_dir / f"{PREFIX}{stamp}-{secrets.token_hex(3)}")
+    if base is None:
+        generation.path.mkdir(parents=True)
+        return generation
+    shutil.copytree(base.path, generation.path, copy_function=_link_or_copy)
+    for name in ("info.json", "manifest.json"):
+        (generation.path / name).unlink(missing_ok=True)
+    return generation
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write a file whole or not at all."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as f:
+        json.dump(data, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(f.name, path)
+
+
+def swap_in(index_dir: Path, generation: Generation) -> None:
+    """Make `generation` the one readers open, atomically, then drop old ones."""
+    _fsync_tree(generation.path)
+    with tempfile.NamedTemporaryFile("w", dir=index_dir, prefix=".pointer-", delete=False) as f:
+        f.write(generation.name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(f.name, index_dir / POINTER)
+    _fsync_dir(index_dir)
+    remove_stale(index_dir, keep=generation.name)
+
+
+def remove_stale(index_dir: Path, keep: str | None) -> None:
+    """Delete orphan generations and leftovers; call only while holding the lock."""
+    generations = sorted(p for p in index_dir.glob(PREFIX + "*") if p.is_dir())
+    live = [p for p in generations if p.name == keep]
+    older = [p for p in generations if keep is None or p.name < keep]
+    survivors = {p.name for p in live + older[-KEEP_PREVIOUS:] if (p / "info.json").exists()}
+    for path in generations:
+        if path.name not in survivors:
+            shutil.rmtree(path, ignore_errors=True)
+    for leftover in index_dir.glob(".pointer-*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    for directory, _subdirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(directory))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

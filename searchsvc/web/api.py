@@ -1,0 +1,41 @@
+"""The JSON API: /api/search, /api/articles/<id>, /healthz."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request
+
+from searchsvc.params import search_request
+from searchsvc.search import article_dict, get_article, search
+from searchsvc.web import settings, snapshot
+
+blueprint = Blueprint("api", __name__)
+
+
+@blueprint.get("/api/search")
+def api_search():
+    config = settings()
+    search_args = search_request(request.args, config)
+    result = search(snapshot(), search_args, config.max_result_window)
+    return jsonify(result.to_dict())
+
+
+@blueprint.get("/api/articles/<path:article_id>")
+def api_article(article_id: str):
+    article = get_article(snapshot(), article_id)
+    if article is None:
+        abort(404, description=f"no article with id {article_id!r}")
+    return jsonify(article_dict(article))
+
+
+@blueprint.get("/healthz")
+def healthz():
+    current = snapshot()
+    return jsonify(
+        {
+            "status": "ok",
+            "articles": current.info["articles"],
+            "paragraphs": current.info["paragraphs"],
+            "built_at": current.info["built_at"],
+            "generation": current.generation.name,
+        }
+    )

@@ -1,0 +1,63 @@
+"""One error shape for the API, friendly pages for the UI, security headers for all."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from searchsvc.params import ParameterError
+from searchsvc.querying import QueryError
+from searchsvc.store import IndexMissing
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def error_body(code: str, message: str) -> dict:
+    """The JSON body of every API error."""
+    return {"error": {"code": code, "message": message}}
+
+
+def _respond(status: int, code: str, message: str):
+    if request.path.startswith("/api/"):
+        return jsonify(error_body(code, message)), status
+    page = render_template("error.html", status=status, message=message, code=code)
+    return page, status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ParameterError)
+    def bad_parameter(error: ParameterError):
+        return _respond(400, error.code, error.message)
+
+    @app.errorhandler(QueryError)
+    def bad_query(error: QueryError):
+        return _respond(400, "bad_query", str(error))
+
+    @app.errorhandler(IndexMissing)
+    def no_index(error: IndexMissing):
+        return _respond(503, "no_index", "the index is not built yet; run `searchsvc reindex`")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return _respond(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        return _respond(500, "internal_error", "something went wrong on our side")
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
