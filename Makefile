@@ -19,6 +19,7 @@ serve: $(BIN)/searchsvc
 	$(BIN)/searchsvc serve
 
 test: $(VENV)/.test-deps
+	bash .ci/install-browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

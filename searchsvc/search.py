@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from whoosh import query as Q
 
+from searchsvc import discovery
 from searchsvc.querying import ParsedQuery, parse
 from searchsvc.schema import record_to_article
 from searchsvc.snapshot import IndexSnapshot
@@ -58,6 +59,8 @@ class SearchResult:
     size: int
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
+    suggestion: str | None = None  # a corrected query, when the words look misspelled
+    facets: dict = field(default_factory=dict)  # counts by source, topic and date
 
     def to_dict(self) -> dict:
         return asdict(self)

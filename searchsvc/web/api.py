@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
 
+from searchsvc import discovery
 from searchsvc.params import search_request
 from searchsvc.search import article_dict, get_article, search
 from searchsvc.web import settings, snapshot
@@ -21,10 +22,11 @@ def api_search():
 
 @blueprint.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    article = get_article(snapshot(), article_id)
+    current = snapshot()
+    article = get_article(current, article_id)
     if article is None:
         abort(404, description=f"no article with id {article_id!r}")
-    return jsonify(article_dict(article))
+    return jsonify(article_dict(article) | discovery.article_extras(current, article))
 
 
 @blueprint.get("/healthz")
