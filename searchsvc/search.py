@@ -110,8 +110,10 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
                 source_url=article.url,
             )
         )
-    took = (time.perf_counter() - started) * 1000
-    return SearchResult(parsed.text, total, exact, request.page, request.size, round(took, 2), hits)
+    result = SearchResult(parsed.text, total, exact, request.page, request.size, 0.0, hits)
+    discovery.enrich_result(article_searcher, query, parsed, request, result)
+    result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return result
 
 
 def _with_filters(query: Q.Query, request: SearchRequest) -> Q.Query:
