@@ -11,6 +11,10 @@ A reindex builds a new generation beside the current one (hard links to the
 current one's files for an incremental run: Whoosh never rewrites a file),
 then replaces CURRENT in one rename. Readers never see a half-built index;
 a crash leaves an orphan generation that the next reindex deletes.
+
+For crash tests, SEARCHSVC_PAUSE_AT=<point> makes a reindex stop at that point
+(see CHECKPOINTS), after creating the file named by SEARCHSVC_PAUSE_FILE, so a
+test can kill it there with a real signal. Unset, it costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ POINTER = "CURRENT"
 LOCK = ".reindex.lock"
 PREFIX = "gen-"
 KEEP_PREVIOUS = 2  # generations kept after a swap, for servers still reading them
+CHECKPOINTS = ("locked", "generation", "json", "pointer", "swapped")
+PAUSE_SECONDS = 120
 
 
 class IndexMissing(Exception):
@@ -114,22 +120,45 @@ def writer_lock(index_dir: Path, timeout: float):
             "try again when it ends, or pass --lock-timeout to wait"
         ) from None
     try:
+        checkpoint("locked")
         yield
     finally:
         lock.release()
 
 
+def checkpoint(point: str) -> None:
+    """Pause here when a crash test asks to (SEARCHSVC_PAUSE_AT); otherwise nothing."""
+    if os.environ.get("SEARCHSVC_PAUSE_AT") != point:
+        return
+    marker = os.environ.get("SEARCHSVC_PAUSE_FILE")
+    if marker:
+        Path(marker).write_text(f"{os.getpid()} {point}\n", encoding="utf-8")
+    time.sleep(PAUSE_SECONDS)
+
+
 def new_generation(index_dir: Path, base: Generation | None) -> Generation:
     """A fresh generation directory; a copy of `base` made of hard links if given."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    generation = Generation(index_dir / f"{PREFIX}{stamp}-{secrets.token_hex(3)}")
+    generation = Generation(index_dir / f"{PREFIX}{_stamp(index_dir)}-{secrets.token_hex(3)}")
     if base is None:
         generation.path.mkdir(parents=True)
-        return generation
-    shutil.copytree(base.path, generation.path, copy_function=_link_or_copy)
-    for name in ("info.json", "manifest.json"):
-        (generation.path / name).unlink(missing_ok=True)
+    else:
+        shutil.copytree(base.path, generation.path, copy_function=_link_or_copy)
+        for name in ("info.json", "manifest.json"):
+            (generation.path / name).unlink(missing_ok=True)
+    checkpoint("generation")
     return generation
+
+
+def _stamp(index_dir: Path) -> str:
+    """A name part that sorts after every existing generation's, even within one second
+    or when the clock steps back: clean-up keeps generations by name order."""
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}"
+    existing = [p.name[len(PREFIX) :].rsplit("-", 1)[0] for p in index_dir.glob(PREFIX + "*")]
+    latest = max(existing, default="")
+    if stamp <= latest:
+        stamp = latest + "1"  # still sorts after it, and stays unique
+    return stamp
 
 
 def _link_or_copy(source: str, destination: str) -> None:
@@ -145,6 +174,7 @@ def write_json(path: Path, data: dict) -> None:
         json.dump(data, f, ensure_ascii=False)
         f.flush()
         os.fsync(f.fileno())
+    checkpoint("json")
     os.replace(f.name, path)
 
 
@@ -155,8 +185,10 @@ def swap_in(index_dir: Path, generation: Generation) -> None:
         f.write(generation.name + "\n")
         f.flush()
         os.fsync(f.fileno())
+    checkpoint("pointer")
     os.replace(f.name, index_dir / POINTER)
     _fsync_dir(index_dir)
+    checkpoint("swapped")
     remove_stale(index_dir, keep=generation.name)
 
 
@@ -168,6 +200,8 @@ def remove_stale(index_dir: Path, keep: str | None) -> None:
     survivors = {p.name for p in live + older[-KEEP_PREVIOUS:] if (p / "info.json").exists()}
     for path in generations:
         if path.name not in survivors:
+            # info.json goes first, so a deletion cut short never looks like a whole index.
+            (path / "info.json").unlink(missing_ok=True)
             shutil.rmtree(path, ignore_errors=True)
     for leftover in index_dir.glob(".pointer-*"):
         leftover.unlink(missing_ok=True)
