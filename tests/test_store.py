@@ -1,0 +1,65 @@
+"""Generations and the atomic swap: readers never see a half-built index."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchsvc import store
+from searchsvc.indexer import reindex
+from searchsvc.search import SearchRequest, search
+from searchsvc.snapshot import IndexHandle
+
+
+def total(snapshot, q: str) -> int:
+    return search(snapshot, SearchRequest(q=q), 10_000).total
+
+
+def test_open_snapshot_keeps_answering_from_its_generation(index_dir, corpus_dir):
+    handle = IndexHandle(index_dir)
+    old = handle.snapshot()
+    (corpus_dir / "new.txt").write_text("Volcano erupts\n\nLava reached the sea.\n")
+    reindex([corpus_dir], index_dir)
+    assert total(old, "lava") == 0  # the old generation, unchanged
+    new = handle.snapshot()
+    assert new is not old and new.generation != old.generation
+    assert total(new, "lava") == 1
+    assert handle.snapshot() is new  # no reopening while CURRENT is unchanged
+
+
+def test_swap_keeps_a_few_previous_generations(index_dir, corpus_dir):
+    names = [store.current_generation(index_dir).name]
+    for n in range(4):
+        (corpus_dir / f"extra{n}.txt").write_text(f"Extra article number {n}.\n")
+        names.append(reindex([corpus_dir], index_dir).generation)
+    left = sorted(p.name for p in index_dir.glob("gen-*"))
+    assert left == sorted(names[-1 - store.KEEP_PREVIOUS :])
+
+
+def test_orphans_from_a_crashed_run_are_removed(index_dir, corpus_dir):
+    orphan = index_dir / "gen-00000000T000000-dead00"
+    (orphan / "articles").mkdir(parents=True)
+    (index_dir / ".pointer-leftover").write_text("gen-x")
+    (corpus_dir / "new.txt").write_text("New.\n")
+    reindex([corpus_dir], index_dir)
+    assert not orphan.exists()
+    assert not list(index_dir.glob(".pointer-*"))
+
+
+def test_pointer_to_incomplete_generation_is_not_opened(index_dir):
+    (index_dir / "gen-99999999T999999-half00").mkdir()
+    (index_dir / "CURRENT").write_text("gen-99999999T999999-half00\n")
+    with pytest.raises(store.IndexMissing):
+        IndexHandle(index_dir).snapshot()
+
+
+def test_missing_index(tmp_path):
+    assert not store.has_index(tmp_path)
+    with pytest.raises(store.IndexMissing):
+        IndexHandle(tmp_path).snapshot()
+
+
+def test_second_writer_is_refused_while_the_lock_is_held(index_dir, corpus_dir):
+    with store.writer_lock(index_dir, timeout=0):
+        with pytest.raises(store.ReindexBusy, match="another reindex is running"):
+            reindex([corpus_dir], index_dir, lock_timeout=0.2)
+    assert reindex([corpus_dir], index_dir).generation is None  # lock released
