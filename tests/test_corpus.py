@@ -72,7 +72,7 @@ def test_seed_article(tmp_path):
 @pytest.mark.parametrize(
     ("text", "title"),
     [
-        ("Ad sales boost Time Warner profit\n\nQuarterly profits jumped.\n", "Ad sales boost Time Warner profit"),
+        ("Ad sales boost profit\n\nQuarterly profits jumped.\n", "Ad sales boost profit"),
         ("Headline with a colon:\n\nBody.\n", ""),  # closing punctuation: not a headline
         ("A sentence that ends.\n\nBody.\n", ""),
         ("Only one paragraph, no blank line after\n", ""),

@@ -78,7 +78,8 @@ def test_only_changed_records_are_rewritten(index_dir, corpus_dir):
 def test_a_broken_record_keeps_its_indexed_copy(index_dir, corpus_dir):
     from tests.conftest import JSONL_RECORDS
 
-    rewrite_jsonl(corpus_dir, [JSONL_RECORDS[0], '{"id": "wire-2", "body": broken', JSONL_RECORDS[2]])
+    broken = '{"id": "wire-2", "body": broken'
+    rewrite_jsonl(corpus_dir, [JSONL_RECORDS[0], broken, JSONL_RECORDS[2]])
     report = reindex([corpus_dir], index_dir)
     assert len(report.skipped) == 1 and "not valid JSON" in report.skipped[0].reason
     assert report.removed == 0
