@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from flask import Blueprint, abort, render_template, request, url_for
 
+from searchsvc import discovery
 from searchsvc.params import search_request
 from searchsvc.search import get_article, search
+from searchsvc.timeline import timeline_svg
 from searchsvc.web import settings, snapshot
 
 blueprint = Blueprint("ui", __name__)
+
+KEPT_PARAMS = ("q", "since", "until", "source", "sort", "size")
+_LAST_WORD = re.compile(r"(^|\s)([^\W\d_]{2,})$")
 
 
 @blueprint.get("/")
@@ -20,12 +28,28 @@ def search_page():
     current = snapshot()
     asked = any(args.get(name) for name in ("q", "since", "until", "source"))
     result = search(current, search_args, config.max_result_window) if asked else None
+    fallback = None
+    if result is not None and result.total == 0 and search_args.page == 1:
+        fallback = _fallback(current, search_args, result, config)
+    shown = fallback or result
+    # Links (pages, facets, bars) continue the search whose results are shown.
+    base_args = args.to_dict()
+    if fallback:
+        base_args["q"] = fallback.query
+    timeline = timeline_svg(shown.facets.get("date") or {}, _range_link(base_args)) if shown else ""
     return render_template(
         "search.html",
         result=result,
+        fallback=fallback,
+        shown=shown,
+        timeline=timeline,
         form=search_args,
         args=args,
+        base_args=base_args,
         page_url=_page_url,
+        with_url=_with_url,
+        topics_in=_topics_in,
+        toggle_topic=_toggle_topic,
         info=current.info,
         max_page=config.max_result_window // search_args.size,
     )
@@ -33,12 +57,73 @@ def search_page():
 
 @blueprint.get("/articles/<path:article_id>")
 def article_page(article_id: str):
-    article = get_article(snapshot(), article_id)
+    current = snapshot()
+    article = get_article(current, article_id)
     if article is None:
         abort(404, description=f"There is no article with the id “{article_id}”.")
-    return render_template("article.html", article=article, back_q=request.args.get("q", ""))
+    extras = discovery.article_extras(current, article)
+    return render_template(
+        "article.html",
+        article=article,
+        related=extras.get("related", []),
+        back_q=request.args.get("q", ""),
+    )
+
+
+def _fallback(current, search_args, result, config):
+    """When nothing matched: the corrected query's results, else the last word as a prefix."""
+    candidates = []
+    if result.suggestion:
+        candidates.append(result.suggestion)
+    last = _LAST_WORD.search(result.query or "")
+    if last and '"' not in result.query:
+        candidates.append(result.query + "*")
+    for text in candidates:
+        found = search(current, replace(search_args, q=text), config.max_result_window)
+        if found.total:
+            return found
+    return None
+
+
+def _kept(args) -> dict:
+    return {k: v for k, v in args.items() if v and k in KEPT_PARAMS}
 
 
 def _page_url(args, page: int) -> str:
-    keep = {k: v for k, v in args.items() if v and k != "page"}
-    return url_for("ui.search_page", **keep, page=page)
+    return url_for("ui.search_page", **_kept(args), page=page)
+
+
+def _with_url(args, **changes) -> str:
+    """This search with some parameters changed (None removes one), back on page 1."""
+    kept = _kept(args)
+    for name, value in changes.items():
+        if value:
+            kept[name] = value
+        else:
+            kept.pop(name, None)
+    return url_for("ui.search_page", **kept)
+
+
+def _range_link(args):
+    def link(since: str, until: str) -> str:
+        return _with_url(args, since=since, until=until)
+
+    return link
+
+
+def _topic_pattern(topic: str) -> re.Pattern:
+    return re.compile(r"(^|\s)topics?:" + re.escape(topic) + r"(?=\s|$)", re.IGNORECASE)
+
+
+def _topics_in(q: str) -> set[str]:
+    return {m.lower() for m in re.findall(r"(?:^|\s)topics?:(\S+)", q or "", re.IGNORECASE)}
+
+
+def _toggle_topic(args, topic: str) -> str:
+    """Topic filters live in the query (`topic:cocoa`): add this one, or take it out."""
+    q = args.get("q") or ""
+    if topic.lower() in _topics_in(q):
+        q = " ".join(_topic_pattern(topic).sub(" ", q).split())
+    else:
+        q = f"{q} topic:{topic}".strip()
+    return _with_url(args, q=q)

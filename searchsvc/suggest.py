@@ -1,0 +1,202 @@
+"""Did-you-mean and completions from the index's own, unstemmed, vocabulary.
+
+The index holds stems only (`electon~1` cannot find `elect`, WHOOSH-NOTES #6),
+so the surface words are counted once per generation from the stored article
+records and kept in memory. Corrections use a delete-one index
+(SymSpell-style): a word and a candidate meet when deleting at most one letter
+from the candidate and at most two from the word gives the same string; the
+true edit distance then picks the best.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field
+
+from searchsvc.analysis import STOP_WORDS
+
+WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+MAX_WORDS = 300_000  # most distinct words kept, by frequency: bounds memory on huge corpora
+SYNC_BUILD_ARTICLES = 5_000  # smaller indexes build in the request; larger in a thread
+_QUERY_TOKEN = re.compile(r'"[^"]*"?|\S+')
+_OPERATORS = {"AND", "OR", "NOT", "TO"}
+
+
+@dataclass
+class Vocabulary:
+    counts: Counter
+    sorted_words: list[str] = field(default_factory=list)
+    deletes: dict[str, list[str]] = field(default_factory=dict)
+    build_ms: float = 0.0
+
+    @classmethod
+    def from_texts(cls, texts) -> Vocabulary:
+        started = time.perf_counter()
+        counts: Counter = Counter()
+        for text in texts:
+            counts.update(WORD.findall(text.lower()))
+        if len(counts) > MAX_WORDS:
+            counts = Counter(dict(counts.most_common(MAX_WORDS)))
+        deletes: dict[str, list[str]] = {}
+        for word in counts:
+            if len(word) >= 4:
+                for variant in _deletes(word):
+                    deletes.setdefault(variant, []).append(word)
+        vocabulary = cls(counts, sorted(counts), deletes)
+        vocabulary.build_ms = round((time.perf_counter() - started) * 1000, 1)
+        return vocabulary
+
+    def correct(self, word: str) -> str | None:
+        """A likelier spelling of `word` from the vocabulary, or None to keep it."""
+        word = word.lower()
+        if len(word) < 4 or word in STOP_WORDS or not WORD.fullmatch(word):
+            return None
+        seen = self.counts.get(word, 0)
+        max_distance = 1 if len(word) <= 5 else 2
+        candidates = set()
+        for variant in {word, *_deletes(word), *_deletes2(word)}:
+            if variant in self.counts and variant != word:
+                candidates.add(variant)
+            candidates.update(self.deletes.get(variant, ()))
+        candidates.discard(word)
+        best = None
+        for candidate in candidates:
+            distance = edit_distance(word, candidate)
+            if distance > max_distance:
+                continue
+            key = (distance, -self.counts[candidate], candidate)
+            if best is None or key < best[0]:
+                best = (key, candidate)
+        if best is None:
+            return None
+        candidate = best[1]
+        # A word the archive knows is kept unless a neighbour is far more common
+        # (a typo that made it into print: "goverment" 3 times, "government" 900).
+        if seen and self.counts[candidate] < max(50 * seen, 20):
+            return None
+        return candidate
+
+    def completions(self, prefix: str, limit: int = 5) -> list[str]:
+        """The most frequent words starting with `prefix`."""
+        prefix = prefix.lower()
+        if len(prefix) < 2:
+            return []
+        start = bisect_left(self.sorted_words, prefix)
+        matches = []
+        for word in self.sorted_words[start : start + 2000]:
+            if not word.startswith(prefix):
+                break
+            matches.append(word)
+        matches.sort(key=lambda w: (-self.counts[w], w))
+        return matches[:limit]
+
+
+def suggest_query(text: str, vocabulary: Vocabulary) -> str | None:
+    """The query with misspelled words corrected, or None when nothing changes.
+
+    Quoted phrases, field:value terms, operators, wildcards and exclusions are
+    left as typed; so is everything a word is glued to (punctuation, case).
+    """
+    changed = False
+    pieces = []
+    for match in _QUERY_TOKEN.finditer(text):
+        token = match.group(0)
+        replacement = token
+        if token not in _OPERATORS and not token.startswith(('"', "-", "+")):
+            if ":" not in token and "*" not in token:
+                core = re.match(r"^(\W*)([^\W\d_]+)(\W*)$", token)
+                if core:
+                    fixed = vocabulary.correct(core.group(2))
+                    if fixed:
+                        replacement = core.group(1) + fixed + core.group(3)
+                        changed = True
+        pieces.append(replacement)
+    return " ".join(pieces) if changed else None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment)."""
+    if a == b:
+        return 0
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _deletes2(word: str) -> set[str]:
+    return {second for first in _deletes(word) for second in _deletes(first)}
+
+
+# One vocabulary per generation directory (each reindex writes a new one); the last two kept.
+_cache: dict[str, Vocabulary] = {}
+_building: set[str] = set()
+_lock = threading.Lock()
+
+
+def vocabulary_for(searcher) -> Vocabulary | None:
+    """The vocabulary of the article index `searcher` reads.
+
+    Small indexes build it on the spot; large ones build it in a background
+    thread and answer None (no suggestions yet) until it is ready.
+    """
+    index = searcher._ix
+    key = str(getattr(index.storage, "folder", id(index)))
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    if searcher.doc_count() <= SYNC_BUILD_ARTICLES:
+        with _lock:
+            if key not in _cache:
+                _remember(key, _build(searcher.reader()))
+            return _cache[key]
+    with _lock:
+        if key in _building:
+            return None
+        _building.add(key)
+
+    def build():
+        try:
+            with index.searcher() as own:
+                vocabulary = _build(own.reader())
+            with _lock:
+                _remember(key, vocabulary)
+        finally:
+            _building.discard(key)
+
+    threading.Thread(target=build, name="searchsvc-vocabulary", daemon=True).start()
+    return None
+
+
+def _remember(key: str, vocabulary: Vocabulary) -> None:
+    while len(_cache) >= 2:
+        _cache.pop(next(iter(_cache)))
+    _cache[key] = vocabulary
+
+
+def _texts(reader):
+    for fields in reader.all_stored_fields():
+        record = json.loads(fields["record"])
+        if not record.get("title_derived"):
+            yield record.get("title") or ""
+        yield from record.get("paragraphs") or ()
+
+
+def _build(reader) -> Vocabulary:
+    return Vocabulary.from_texts(_texts(reader))

@@ -1,0 +1,70 @@
+"""Search as you type: GET /api/complete?q= -> word completions and matching headlines.
+
+Small and fast by design: the last word is completed from the index's own
+vocabulary (most frequent first), and headlines are the best articles whose
+title has every typed word, the last one as a prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, jsonify, request
+from whoosh import query as Q
+
+from searchsvc.params import ParameterError
+from searchsvc.querying import normalise
+from searchsvc.search import article_path
+from searchsvc.suggest import vocabulary_for
+from searchsvc.web import snapshot
+
+blueprint = Blueprint("complete", __name__)
+
+MAX_COMPLETE_LENGTH = 200  # characters; a box being typed in, not a pasted document
+WORDS, HEADLINES = 5, 5
+MIN_PREFIX = 3  # shorter prefixes expand to too many index terms to be fast
+_LAST = re.compile(r"(?:^|\s)([^\W\d_]+)$")
+
+
+@blueprint.get("/api/complete")
+def complete():
+    raw = request.args.get("q") or ""
+    if len(raw) > MAX_COMPLETE_LENGTH:
+        raise ParameterError(
+            "query_too_long", f"q is {len(raw)} characters; the limit is {MAX_COMPLETE_LENGTH}"
+        )
+    text = normalise(raw)
+    answer = {"query": text, "words": [], "headlines": []}
+    last = _LAST.search(text) if text and not raw.endswith(" ") else None
+    if last is None or len(last.group(1)) < 2 or '"' in text or ":" in last.group(0):
+        return jsonify(answer)
+    searcher, _ = snapshot().searchers()
+    head, prefix = text[: last.start(1)], last.group(1).lower()
+    vocabulary = vocabulary_for(searcher)
+    if vocabulary is not None:
+        answer["words"] = [head + word for word in vocabulary.completions(prefix, WORDS)]
+    if len(prefix) >= MIN_PREFIX:
+        answer["headlines"] = _headlines(searcher, head, prefix)
+    return jsonify(answer)
+
+
+def _headlines(searcher, head: str, prefix: str) -> list[dict]:
+    analyzer = searcher.schema["title"].analyzer
+    found: list[dict] = []
+    seen: set[str] = set()
+    for field in ("title", "body"):
+        words = [Q.Term(field, token.text) for token in analyzer(head)]
+        stems = {prefix, *(token.text for token in analyzer(prefix))}
+        last = Q.Or([Q.Prefix(field, stem) for stem in sorted(stems)])
+        results = searcher.search(Q.And([*words, last]), limit=HEADLINES)
+        for hit in results:
+            record = json.loads(hit["record"])
+            if record["id"] in seen:
+                continue
+            seen.add(record["id"])
+            title = record.get("title") or record["id"]
+            found.append({"title": title, "url": article_path(record["id"])})
+        if len(found) >= HEADLINES:
+            break
+    return found[:HEADLINES]

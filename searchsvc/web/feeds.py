@@ -1,0 +1,121 @@
+"""Every search as an Atom feed, a CSV file and JSON Lines: /search.atom, .csv, .jsonl.
+
+The parameters are the search page's (q, since, until, source, sort); page and
+size are ignored. Exports hold the first EXPORT_LIMIT hits; the feed the
+newest FEED_ENTRIES.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, render_template, request
+
+from searchsvc.articles import parse_date
+from searchsvc.params import search_request
+from searchsvc.search import search
+from searchsvc.web import settings, snapshot
+
+blueprint = Blueprint("feeds", __name__)
+
+EXPORT_LIMIT = 1_000  # most hits in a CSV or JSON Lines export
+FEED_ENTRIES = 50  # entries in an Atom feed, newest first
+EXPORT_FIELDS = ("rank", "id", "title", "date", "source", "score", "url", "source_url")
+
+
+def _run(limit: int, snippets: int, sort: str | None = None):
+    config = settings()
+    args = {k: v for k, v in request.args.items() if k not in ("page", "size")}
+    search_args = search_request(args, config)
+    limit = min(limit, config.max_result_window)
+    search_args = replace(search_args, page=1, size=limit, snippets=snippets)
+    if sort:
+        search_args = replace(search_args, sort=sort)
+    return search(snapshot(), search_args, config.max_result_window)
+
+
+def _rows(result):
+    root = request.url_root.rstrip("/")
+    for rank, hit in enumerate(result.hits, 1):
+        yield {
+            "rank": rank,
+            "id": hit.id,
+            "title": hit.title,
+            "date": hit.date,
+            "source": hit.source,
+            "score": hit.score,
+            "url": root + hit.url,
+            "source_url": hit.source_url,
+        }
+
+
+def _download(body: str, mimetype: str, name: str, result) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Total-Count"] = str(result.total)
+    response.headers["X-Export-Limit"] = str(EXPORT_LIMIT)
+    return response
+
+
+@blueprint.get("/search.csv", endpoint="csv")
+def csv_export():
+    result = _run(EXPORT_LIMIT, snippets=0)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in _rows(result):
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return _download(out.getvalue(), "text/csv", "search.csv", result)
+
+
+@blueprint.get("/search.jsonl", endpoint="jsonl")
+def jsonl_export():
+    result = _run(EXPORT_LIMIT, snippets=0)
+    body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in _rows(result))
+    return _download(body, "application/x-ndjson", "search.jsonl", result)
+
+
+@blueprint.get("/search.atom")
+def atom():
+    result = _run(FEED_ENTRIES, snippets=1, sort="date")
+    built = _rfc3339(snapshot().info.get("built_at")) or _rfc3339(datetime.now(UTC).isoformat())
+    root = request.url_root.rstrip("/")
+    entries = [
+        {"hit": hit, "link": root + hit.url, "updated": _rfc3339(hit.date) or built}
+        for hit in result.hits
+    ]
+    updated = max((entry["updated"] for entry in entries), default=built)
+    page_args = {k: v for k, v in request.args.items() if v and k not in ("page", "size")}
+    body = render_template(
+        "feed.atom.xml",
+        result=result,
+        entries=entries,
+        updated=updated,
+        self_url=request.url,
+        html_url=root + "/search?" + urlencode(page_args),
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _rfc3339(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        moment, _ = parse_date(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cell(value):
+    """Spreadsheets run cells that start with = + - @ as formulas; make those text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
