@@ -74,12 +74,21 @@ def parse(text: str, parser: MultifieldParser, reader) -> ParsedQuery:
     except TimeError as error:
         raise QueryError(f"a date in the query is not a date: {error}") from None
     parsed = _refine(parsed)
-    terms = frozenset(
-        word.decode("utf-8") if isinstance(word, bytes) else word
-        for field, word in parsed.existing_terms(reader, phrases=True, expand=True)
-        if field in TEXT_FIELDS
-    )
-    return ParsedQuery(text, parsed, terms, match_all=False)
+    return ParsedQuery(text, parsed, _text_terms(parsed, reader), match_all=False)
+
+
+def _text_terms(query: Q.Query, reader) -> frozenset[str]:
+    """The words of the query (wildcards expanded) that occur in the headline or body.
+
+    Query.existing_terms() is not used: in whoosh3 3.54 its loop variable
+    shadows its `fieldname` argument, so it drops every field after the first.
+    """
+    found = set()
+    for leaf in query.leaves():
+        for field, word in leaf.expanded_terms(reader, phrases=True):
+            if field in TEXT_FIELDS and isinstance(word, str) and (field, word) in reader:
+                found.add(word)
+    return frozenset(found)
 
 
 def _refine(query: Q.Query) -> Q.Query:

@@ -123,7 +123,12 @@ def _with_filters(query: Q.Query, request: SearchRequest) -> Q.Query:
         filters.append(Q.DateRange("date", request.since, until))
     if request.source:
         filters.append(Q.Term("source", request.source.lower()))
-    return Q.And([query, *filters]).normalize() if filters else query
+    if not filters:
+        return query
+    if isinstance(query, Q.Every):
+        # Whoosh normalises And([Every(), f]) to Every(), dropping the filter.
+        return filters[0] if len(filters) == 1 else Q.And(filters)
+    return Q.And([query, *filters]).normalize()
 
 
 def _count(searcher, query: Q.Query, results, cap: int) -> tuple[int, bool]:

@@ -1,0 +1,203 @@
+"""The JSON API: every parameter, the article endpoint, health, and every error path."""
+
+from __future__ import annotations
+
+import pytest
+
+HIT_KEYS = {"id", "title", "title_html", "title_derived", "date", "source", "score",
+            "snippets", "url", "source_url"}  # fmt: skip
+
+
+def get(client, query: str):
+    response = client.get("/api/search?" + query)
+    return response.status_code, response.get_json()
+
+
+def test_search_body_shape(client):
+    status, body = get(client, "q=police")
+    assert status == 200
+    assert {"query", "total", "total_exact", "page", "size", "took_ms", "hits"} <= body.keys()
+    assert (body["query"], body["page"], body["size"], body["total_exact"]) == (
+        "police", 1, 10, True,
+    )  # fmt: skip
+    assert body["total"] == len(body["hits"]) == 2
+    for hit in body["hits"]:
+        assert HIT_KEYS <= hit.keys()
+        assert hit["url"] == "/api/articles/".replace("/api", "") + hit["id"]
+    assert body["hits"][0]["score"] >= body["hits"][1]["score"]
+
+
+def test_hit_url_opens_the_article_page(client):
+    _, body = get(client, "q=rovers")
+    (hit,) = body["hits"]
+    assert hit["id"] == "sport/cup-final" and hit["url"] == "/articles/sport%2Fcup-final"
+    page = client.get(hit["url"])
+    assert page.status_code == 200 and b"Rovers win the cup final" in page.data
+
+
+def test_source_url_and_metadata(client):
+    _, body = get(client, "q=bravery")
+    (hit,) = body["hits"]
+    assert hit["source_url"] == "https://example.org/wire-3"
+    assert (hit["source"], hit["date"], hit["title_derived"]) == ("Gazette", "2018-05-01", False)
+    assert hit["title_html"] == "Police officer honoured for <mark>bravery</mark>"
+
+
+def test_derived_title_is_flagged(client):
+    _, body = get(client, "q=ambulance")
+    (hit,) = body["hits"]
+    assert hit["id"] == "london" and hit["title_derived"] is True
+
+
+def test_snippets_mark_words_and_escape_the_rest(client):
+    _, body = get(client, "q=windows")
+    (hit,) = body["hits"]
+    assert hit["snippets"] == [
+        "Members of Parliament were locked in and told to stay away from <mark>windows</mark>."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("q=%22interest+rates%22", {"wire-2"}),
+        ("q=police+-bravery", {"london"}),
+        ("q=cocoa+OR+rovers", {"wire-1", "sport/cup-final"}),
+        ("q=title:police", {"wire-3"}),
+        ("q=police+source:gazette", {"wire-3"}),
+        ("q=topic:cocoa", {"wire-1"}),
+        ("q=date:1987", {"wire-1", "wire-2"}),
+        ("q=date:[1987-03+to+2018]", {"wire-2", "wire-3", "london"}),
+        ("q=parliam*", {"london"}),
+        ("q=What+did+the+central+bank+decide+about+interest+rates%3F", {"wire-2", "wire-1"}),
+        ("q=the", set()),  # only a function word: kept, and absent from no article
+        ("q=!!!", set()),
+    ],
+)
+def test_query_language(client, query, ids):
+    status, body = get(client, query)
+    assert status == 200
+    found = {hit["id"] for hit in body["hits"]}
+    if query == "q=the":
+        assert found  # not swallowed as a stop word when it is all there is
+    elif query.startswith("q=What"):
+        assert body["hits"][0]["id"] == "wire-2"
+    else:
+        assert found == ids
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ("q=police&source=Gazette", {"wire-3"}),
+        ("q=police&source=reuters", set()),
+        ("since=2018", {"wire-3"}),
+        ("until=1987-02", {"wire-1"}),
+        ("until=1987", {"wire-1", "wire-2"}),
+        ("since=1987-03-01&until=1987-03-31", {"wire-2"}),
+        ("q=officer&since=2017-03-22&until=2017-03-22", {"london"}),
+    ],
+)
+def test_filters(client, query, ids):
+    status, body = get(client, query)
+    assert status == 200
+    assert {hit["id"] for hit in body["hits"]} == ids
+
+
+def test_empty_query_lists_everything_newest_first(client):
+    _, body = get(client, "")
+    assert body["total"] == 5
+    dates = [hit["date"] for hit in body["hits"] if hit["date"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_sort_by_date(client):
+    _, body = get(client, "q=police+officer+rates&sort=date")
+    dates = [hit["date"] for hit in body["hits"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_pagination(client):
+    _, first = get(client, "size=2&page=1")
+    _, second = get(client, "size=2&page=2")
+    _, third = get(client, "size=2&page=3")
+    _, past = get(client, "size=2&page=9")
+    pages = [first, second, third]
+    assert [len(p["hits"]) for p in pages] == [2, 2, 1]
+    assert all(p["total"] == 5 for p in pages + [past])
+    assert len({hit["id"] for p in pages for hit in p["hits"]}) == 5
+    assert past["hits"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "text"),
+    [
+        ("page=0", "bad_parameter", "page"),
+        ("page=-1", "bad_parameter", "page"),
+        ("page=abc", "bad_parameter", "page"),
+        ("page=1.5", "bad_parameter", "page"),
+        ("size=0", "bad_parameter", "size"),
+        ("size=101", "bad_parameter", "size"),
+        ("size=99999999999999999999", "bad_parameter", "size"),
+        ("page=1001&size=10", "page_too_deep", "10000"),
+        ("since=yesterday", "bad_parameter", "since"),
+        ("until=2017-13-01", "bad_parameter", "until"),
+        ("since=2018&until=2017", "bad_parameter", "since"),
+        ("sort=random", "bad_parameter", "sort"),
+        ("q=" + "x" * 1001, "query_too_long", "1000"),
+        ("q=date:[2017-13+to+x]", "bad_query", "date"),
+    ],
+)
+def test_bad_parameters_answer_400_with_one_error_shape(client, query, code, text):
+    status, body = get(client, query)
+    assert status == 400
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    assert text in body["error"]["message"]
+
+
+def test_article_endpoint(client):
+    response = client.get("/api/articles/wire-1")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["id"] == "wire-1" and body["title"] == "Cocoa prices rise on drought fears"
+    assert body["paragraphs"] == [
+        "Cocoa prices rose sharply as drought hit the Bahia zone.",
+        "Traders said the dry weather would cut the coming harvest.",
+    ]
+    assert body["extra"] == {"topics": ["cocoa"]}
+    assert body["url"] == "/articles/wire-1"
+
+
+def test_article_with_slash_in_id(client):
+    assert client.get("/api/articles/sport/cup-final").get_json()["id"] == "sport/cup-final"
+    assert client.get("/api/articles/sport%2Fcup-final").get_json()["id"] == "sport/cup-final"
+
+
+@pytest.mark.parametrize("path", ["/api/articles/nope", "/api/nothing", "/api/articles/"])
+def test_unknown_api_paths_are_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_json_405(client):
+    response = client.post("/api/search?q=x")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_healthz(client):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok"
+    assert (body["articles"], body["paragraphs"]) == (5, 10)
+    assert body["built_at"] and body["generation"].startswith("gen-")
+
+
+def test_no_index_is_503_not_500(tmp_path):
+    from searchsvc import create_app
+
+    client = create_app({"index": tmp_path / "none"}).test_client()
+    response = client.get("/api/search?q=x")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "no_index"
