@@ -1,4 +1,7 @@
 // Progressive enhancement only: the pages work without this file.
+"use strict";
+
+// "/" focuses the search box from anywhere but a text field.
 document.addEventListener("keydown", (event) => {
   const box = document.getElementById("q");
   if (!box || event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -8,3 +11,96 @@ document.addEventListener("keydown", (event) => {
   box.focus();
   box.select();
 });
+
+// Loading state: say so while the next page is on its way.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const status = form.querySelector(".loading");
+  if (status) status.textContent = "Searching…";
+  document.getElementById("main")?.setAttribute("aria-busy", "true");
+});
+window.addEventListener("pageshow", () => {
+  document.getElementById("main")?.removeAttribute("aria-busy");
+  document.querySelectorAll(".loading").forEach((el) => { el.textContent = ""; });
+});
+
+// Search as you type: word completions and matching headlines under the box.
+(() => {
+  const form = document.querySelector("form.searchbox[data-complete]");
+  const box = document.getElementById("q");
+  const panel = document.getElementById("completions");
+  if (!form || !box || !panel || !window.fetch) return;
+  let timer = 0;
+  let asked = "";
+  let controller = null;
+
+  const hide = () => { panel.hidden = true; panel.replaceChildren(); };
+  const links = () => Array.from(panel.querySelectorAll("a"));
+
+  const group = (title, items, make) => {
+    if (!items.length) return null;
+    const wrap = document.createElement("div");
+    const heading = document.createElement("div");
+    heading.className = "group";
+    heading.textContent = title;
+    const list = document.createElement("ul");
+    items.forEach((item) => {
+      const li = document.createElement("li");
+      li.appendChild(make(item));
+      list.appendChild(li);
+    });
+    wrap.append(heading, list);
+    return wrap;
+  };
+
+  const show = (data) => {
+    if (data.query !== box.value.trim().replace(/\s+/g, " ")) return;
+    const words = group("Search for", data.words || [], (text) => {
+      const a = document.createElement("a");
+      a.className = "word";
+      a.href = form.action + "?q=" + encodeURIComponent(text);
+      a.textContent = text;
+      return a;
+    });
+    const headlines = group("Articles", data.headlines || [], (item) => {
+      const a = document.createElement("a");
+      a.href = item.url;
+      a.textContent = item.title;
+      return a;
+    });
+    panel.replaceChildren(...[words, headlines].filter(Boolean));
+    panel.hidden = !panel.childElementCount;
+  };
+
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    const text = box.value;
+    if (text.trim().length < 2) { hide(); return; }
+    timer = setTimeout(() => {
+      if (text === asked) return;
+      asked = text;
+      if (controller) controller.abort();
+      controller = new AbortController();
+      fetch(form.dataset.complete + "?q=" + encodeURIComponent(text), { signal: controller.signal })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((data) => { if (data) show(data); })
+        .catch(() => {});
+    }, 120);
+  });
+
+  box.addEventListener("keydown", (event) => {
+    const all = links();
+    if (event.key === "Escape") { hide(); return; }
+    if (event.key === "ArrowDown" && all.length) { event.preventDefault(); all[0].focus(); }
+  });
+  panel.addEventListener("keydown", (event) => {
+    const all = links();
+    const at = all.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" && at < all.length - 1) { event.preventDefault(); all[at + 1].focus(); }
+    if (event.key === "ArrowUp") { event.preventDefault(); (at > 0 ? all[at - 1] : box).focus(); }
+    if (event.key === "Escape") { hide(); box.focus(); }
+  });
+  document.addEventListener("click", (event) => {
+    if (!form.contains(event.target)) hide();
+  });
+})();
