@@ -51,7 +51,7 @@ class IndexHandle:
                 state = store.pointer_state(self.index_dir)
                 if state is None:
                     self._state, self._snapshot = None, None
-                    raise store.IndexMissing(f"no index in {self.index_dir}")
+                    store.current_generation(self.index_dir)  # raises IndexMissing, with advice
                 if state != self._state or self._snapshot is None:
                     generation = store.current_generation(self.index_dir)
                     if self._snapshot is None or self._snapshot.generation != generation:
