@@ -13,8 +13,9 @@ then replaces CURRENT in one rename. Readers never see a half-built index;
 a crash leaves an orphan generation that the next reindex deletes.
 
 For crash tests, SEARCHSVC_PAUSE_AT=<point> makes a reindex stop at that point
-(see CHECKPOINTS), after creating the file named by SEARCHSVC_PAUSE_FILE, so a
-test can kill it there with a real signal. Unset, it costs one dict lookup.
+(see CHECKPOINTS) for SEARCHSVC_PAUSE_SECONDS (default 120), after creating the
+file named by SEARCHSVC_PAUSE_FILE, so a test can kill it there with a real
+signal or hold the lock for a known time. Unset, it costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def checkpoint(point: str) -> None:
     marker = os.environ.get("SEARCHSVC_PAUSE_FILE")
     if marker:
         Path(marker).write_text(f"{os.getpid()} {point}\n", encoding="utf-8")
-    time.sleep(PAUSE_SECONDS)
+    time.sleep(float(os.environ.get("SEARCHSVC_PAUSE_SECONDS", PAUSE_SECONDS)))
 
 
 def new_generation(index_dir: Path, base: Generation | None) -> Generation:
