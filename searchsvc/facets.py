@@ -117,7 +117,7 @@ def date_buckets(days: list[date]) -> dict:
 
 def _bucket_start(day: date, interval: str) -> date:
     if interval == "decade":
-        return date(day.year - day.year % 10, 1, 1)
+        return date(max(1, day.year - day.year % 10), 1, 1)
     if interval == "year":
         return date(day.year, 1, 1)
     if interval == "month":
@@ -127,7 +127,7 @@ def _bucket_start(day: date, interval: str) -> date:
 
 def _bucket_end(start: date, interval: str) -> date:
     if interval == "decade":
-        return date(min(start.year + 9, 9999), 12, 31)
+        return date(min(start.year - start.year % 10 + 9, 9999), 12, 31)
     if interval == "year":
         return date(start.year, 12, 31)
     if interval == "month":

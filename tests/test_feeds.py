@@ -1,0 +1,89 @@
+"""Atom feed (validated by feedparser), CSV and JSON Lines exports of a search."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import feedparser
+import pytest
+from test_discovery import build_discovery_index
+
+from searchsvc import create_app
+from searchsvc.web import feeds
+
+
+@pytest.fixture
+def fclient(tmp_path):
+    corpus, index = build_discovery_index(tmp_path)
+    app = create_app({"index": index, "corpus": [corpus]})
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def test_atom_feed_is_valid_and_newest_first(fclient):
+    response = fclient.get("/search.atom?q=oil&source=reuters")
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    feed = feedparser.parse(response.data)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert feed.feed.title == "searchsvc: oil"
+    assert len(feed.entries) == 8
+    updated = [entry.updated for entry in feed.entries]
+    assert updated == sorted(updated, reverse=True)
+    assert all(entry.link.startswith("http://localhost/articles/oil-") for entry in feed.entries)
+    # The snippet travels as HTML (feedparser's sanitiser drops the <mark> tags themselves).
+    assert feed.entries[0].summary_detail.type == "text/html"
+    assert "oil" in feed.entries[0].summary.lower()
+    assert b"&lt;mark&gt;oil&lt;/mark&gt;" in response.data
+
+
+def test_atom_feed_caps_entries_and_handles_undated(fclient, monkeypatch):
+    monkeypatch.setattr(feeds, "FEED_ENTRIES", 3)
+    feed = feedparser.parse(fclient.get("/search.atom?q=police").data)
+    assert feed.bozo == 0 and 1 <= len(feed.entries) <= 3
+    everything = feedparser.parse(fclient.get("/search.atom").data)
+    assert everything.bozo == 0 and len(everything.entries) == 3
+
+
+def test_csv_export(fclient):
+    response = fclient.get("/search.csv?q=oil&page=3&size=5")  # page and size are ignored
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 24 == int(response.headers["X-Total-Count"])
+    assert list(rows[0]) == list(feeds.EXPORT_FIELDS)
+    assert [int(row["rank"]) for row in rows] == list(range(1, 25))
+    assert all(row["url"].startswith("http://localhost/articles/") for row in rows)
+
+
+def test_jsonl_export_respects_limit_and_sort(fclient, monkeypatch):
+    monkeypatch.setattr(feeds, "EXPORT_LIMIT", 5)
+    response = fclient.get("/search.jsonl?q=oil&sort=date")
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert len(lines) == 5 and response.headers["X-Total-Count"] == "24"
+    dates = [line["date"] for line in lines]
+    assert dates == sorted(dates, reverse=True)
+    assert set(lines[0]) == set(feeds.EXPORT_FIELDS)
+
+
+def test_csv_cells_cannot_become_formulas(tmp_path):
+    from conftest import write_corpus
+
+    from searchsvc.indexer import reindex
+
+    record = {"id": "f1", "title": '=HYPERLINK("http://x")', "body": "formula oil text"}
+    corpus = write_corpus(tmp_path / "c", text_articles={}, jsonl_records=[record])
+    reindex([corpus], tmp_path / "i")
+    client = create_app({"index": tmp_path / "i", "corpus": [corpus]}).test_client()
+    rows = list(csv.DictReader(io.StringIO(client.get("/search.csv?q=oil").get_data(as_text=True))))
+    assert rows[0]["title"] == '\'=HYPERLINK("http://x")'
+
+
+@pytest.mark.parametrize(
+    "url", ["/search.csv?since=soon", "/search.jsonl?sort=best", "/search.atom?q=" + "x" * 1001]
+)
+def test_bad_parameters_are_400(fclient, url):
+    assert fclient.get(url).status_code == 400
