@@ -34,6 +34,16 @@ def _respond(status: int, code: str, message: str):
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def reject_undecodable_url():
+        # Raw bytes past ASCII in the query string (not %-escaped) make werkzeug's
+        # request.args raise UnicodeDecodeError; answer that with a 400 up front.
+        try:
+            request.query_string.decode("utf-8")
+        except UnicodeDecodeError:
+            return _respond(400, "bad_request", "the URL's query string is not valid UTF-8")
+        return None
+
     @app.errorhandler(ParameterError)
     def bad_parameter(error: ParameterError):
         return _respond(400, error.code, error.message)
