@@ -34,6 +34,10 @@ def _respond(status: int, code: str, message: str):
 
 
 def register(app: Flask) -> None:
+    # Flask turns debug on from a FLASK_DEBUG left in the environment; a served app
+    # must never show tracebacks or reload templates because of one.
+    app.debug = False
+
     @app.before_request
     def reject_undecodable_url():
         # Raw bytes past ASCII in the query string (not %-escaped) make werkzeug's
