@@ -200,3 +200,77 @@ def _texts(reader):
 
 def _build(reader) -> Vocabulary:
     return Vocabulary.from_texts(_texts(reader))
+
+
+# Typo tolerance and last-word prefix, as extra low-weight clauses of the any-word query.
+TYPO_BOOST = 0.4  # a corrected word counts for this fraction of a word typed right
+PREFIX_BOOST = 0.3  # a completion of the last word, likewise
+PREFIX_COMPLETIONS = 8  # most completions of the last word searched for
+_TEXT_FIELDS = ("title", "body")
+_FILTER_FIELDS = {"source", "date", "topic"}
+
+
+def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list:
+    """Extra clauses for misspelled words and for the last word as a prefix.
+
+    Corrections come from suggest_query's rules; the last plain word (three
+    letters or more) adds its most frequent completions. Words are analysed
+    with the index's own analyzer, so stemming still applies; the low boosts
+    rank articles found only this way below those with the words as typed.
+    """
+    if vocabulary is None or not text:
+        return []
+    from whoosh import query as Q
+
+    analyzer = searcher.schema["body"].analyzer
+    words: dict[str, float] = {}
+    tokens = [m.group(0) for m in _QUERY_TOKEN.finditer(text)]
+    for token in tokens:
+        if token in _OPERATORS or token.startswith(('"', "-", "+")) or ":" in token:
+            continue
+        core = re.fullmatch(r"\W*([^\W\d_]+)\W*", token)
+        if core and "*" not in token:
+            fixed = vocabulary.correct(core.group(1))
+            if fixed:
+                words[fixed] = max(words.get(fixed, 0.0), TYPO_BOOST)
+    # The last word typed, looking past trailing field filters ("petrol source:ap").
+    plain = [token for token in tokens if ":" not in token]
+    last = plain[-1] if plain else ""
+    if re.fullmatch(r"[^\W\d_]{3,}", last) and last not in _OPERATORS:
+        for word in vocabulary.completions(last, PREFIX_COMPLETIONS):
+            if word != last.lower():
+                words[word] = max(words.get(word, 0.0), PREFIX_BOOST)
+    typed = {token.text for token in analyzer(text)}
+    clauses = []
+    for word, boost in sorted(words.items()):
+        for stem in {token.text for token in analyzer(word)} - typed:
+            clauses += [Q.Term(field, stem, boost=boost) for field in _TEXT_FIELDS]
+    return clauses
+
+
+def widen(query, clauses: list):
+    """`query` that also matches `clauses` (any-word), keeping its filters and exclusions.
+
+    Explicit AND queries are left alone: widening them would change their meaning.
+    """
+    from whoosh import query as Q
+
+    if not clauses:
+        return query
+    if isinstance(query, Q.AndNot):
+        return Q.AndNot(widen(query.a, clauses), query.b)
+    if isinstance(query, Q.And):
+        filters = [child for child in query.subqueries if _only_filters(child)]
+        ranked = [child for child in query.subqueries if not _only_filters(child)]
+        if not filters or len(ranked) != 1:
+            return query
+        return Q.And([Q.Or([ranked[0], *clauses]), *filters])
+    if isinstance(query, Q.Every) or _only_filters(query):
+        return query
+    return Q.Or([query, *clauses])
+
+
+def _only_filters(query) -> bool:
+    leaves = [query] if query.is_leaf() else list(query.leaves())
+    fields = {getattr(leaf, "fieldname", None) for leaf in leaves}
+    return bool(fields) and fields <= _FILTER_FIELDS

@@ -19,13 +19,15 @@ PLACES = ("Houston", "Rotterdam", "Riyadh", "Caracas", "Lagos", "Aberdeen")
 def discovery_records() -> list[dict]:
     """Dated, multi-source, multi-topic articles: 24 on oil over 1987, 4 on parliament."""
     records = []
+    # Uneven over the year, as news is: every month has some, a few have many.
+    months = [1, 1, 1, 2, 3, 3, 4, 5, 5, 5, 5, 6, 7, 8, 8, 9, 10, 10, 11, 12, 12, 12, 12, 12]
     for n in range(24):
         place = PLACES[n % len(PLACES)]
         records.append(
             {
                 "id": f"oil-{n:02d}",
                 "title": f"Oil prices move in {place} trading, report {n}",
-                "date": f"1987-{n % 12 + 1:02d}-{n % 27 + 1:02d}",
+                "date": f"1987-{months[n]:02d}-{n % 27 + 1:02d}",
                 "source": SOURCES[n % 3],
                 "topics": ["crude"] if n % 2 else ["crude", "ship"],
                 "body": f"Crude oil prices changed in {place} as traders watched government "
@@ -183,3 +185,43 @@ def test_complete_endpoint(dclient):
     too_long = dclient.get("/api/complete?q=" + "a" * 201)
     assert too_long.status_code == 400
     assert too_long.get_json()["error"]["code"] == "query_too_long"
+
+
+@pytest.fixture
+def snapshot_(tmp_path):
+    from searchsvc.snapshot import IndexHandle
+
+    _, index = build_discovery_index(tmp_path)
+    return IndexHandle(index).snapshot()
+
+
+def _search(snapshot, text, tolerant=True):
+    from searchsvc.querying import parse
+    from searchsvc.suggest import tolerant_clauses, vocabulary_for, widen
+
+    searcher, _ = snapshot.searchers()
+    query = parse(text, snapshot.parser, searcher.reader()).article_query
+    if tolerant:
+        query = widen(query, tolerant_clauses(text, searcher, vocabulary_for(searcher)))
+    return {hit["id"]: hit.score for hit in searcher.search(query, limit=None)}
+
+
+def test_typo_tolerance_finds_and_ranks_below_exact(snapshot_):
+    assert _search(snapshot_, "parliment", tolerant=False) == {}
+    typo = _search(snapshot_, "parliment")
+    exact = _search(snapshot_, "parliament")
+    assert set(typo) == set(exact) and len(exact) == 4
+    assert all(typo[doc] < exact[doc] for doc in exact)
+    # A rare word typed right outranks a correction of a commoner one.
+    mixed = list(_search(snapshot_, "tickets parliment"))
+    assert mixed[0] == "gov-3" and {"gov-0", "gov-1", "gov-2"} <= set(mixed)
+
+
+def test_last_word_as_prefix_and_filters_kept(snapshot_):
+    found = _search(snapshot_, "petrol")  # petroleum, in the oil articles' text
+    assert len(found) == 24 and _search(snapshot_, "petrol", tolerant=False) == {}
+    assert set(_search(snapshot_, "petrol source:ap")) == {
+        f"oil-{n:02d}" for n in range(24) if n % 3 == 1
+    }
+    assert _search(snapshot_, "oil AND parliment") == {}  # explicit AND is not widened
+    assert _search(snapshot_, "parliment -budget").keys() == {"gov-1", "gov-2", "london"}

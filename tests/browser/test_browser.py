@@ -1,0 +1,178 @@
+"""The UI driven as a person would, in headless Chromium: desktop and phone viewports.
+
+Starts the real server (`python -m searchsvc serve`) over a small corpus and
+saves screenshots under test-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("SEARCHSVC_CHROMIUM", "/usr/bin/chromium"))
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is not installed; the browser tests need it", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+
+from test_discovery import build_discovery_index  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    corpus, index = build_discovery_index(root)
+    log_path = root / "server.log"
+    port = _free_port()
+    command = [sys.executable, "-m", "searchsvc", "serve", "--index", str(index)]
+    command += ["--corpus", str(corpus), "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", "1", "--threads", "4"]
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            log.close()
+            output = log_path.read_text(errors="replace")
+            pytest.fail(f"server did not start:\n{output[-2000:]}")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request, browser):
+    context = browser.new_context(**VIEWPORTS[request.param])
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: problems.append(str(e)))
+    tab.viewport_name = request.param
+    tab.problems = problems
+    yield tab
+    context.close()
+    # A CSP violation or a script error shows up here.
+    assert not problems, problems
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{page.viewport_name}-{name}.png"), full_page=True)
+
+
+def expect(locator):
+    return sync_api.expect(locator)
+
+
+def test_search_facets_timeline_and_pages(server, page):
+    page.goto(server + "/")
+    shot(page, "home")
+    page.locator("h1, .welcome p").first.click()  # move focus off the autofocused box
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+
+    page.keyboard.type("oil pri", delay=40)
+    panel = page.locator("#completions")
+    expect(panel).to_be_visible()
+    expect(panel.locator("a.word").first).to_have_text(re.compile(r"^oil pric"))
+    shot(page, "typing")
+    page.locator("#q").fill("oil prices")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=oil\+prices"))
+    expect(page.locator(".summary")).to_contain_text("24 articles")
+    expect(page.locator(".hit mark").first).to_have_text(re.compile("oil", re.I))
+    expect(page.locator("svg.timeline a.bucket")).to_have_count(12)
+    shot(page, "results")
+
+    page.locator(".facet a", has_text="AP").click()
+    page.wait_for_url(re.compile(r"source=AP"))
+    expect(page.locator(".summary")).to_contain_text("8 articles")
+    sources = page.locator(".hit .source").all_text_contents()
+    assert sources and set(sources) == {"AP"}
+
+    page.locator("svg.timeline a.bucket").first.click()
+    page.wait_for_url(re.compile(r"since=1987-\d\d-01&until=1987-\d\d-\d\d"))
+    dates = page.locator(".hit time").all_text_contents()
+    month = re.search(r"since=(1987-\d\d)", page.url).group(1)
+    assert dates and all(d.startswith(month) for d in dates)
+    expect(page.locator(".chips a", has_text="Source: AP")).to_be_visible()
+    shot(page, "narrowed")
+
+    page.goto(server + "/search?q=oil")
+    page.locator('.pager a[rel="next"]').click()
+    page.wait_for_url(re.compile(r"page=2"))
+    expect(page.locator("ol.hits")).to_have_attribute("start", "11")
+    expect(page.locator(".pager")).to_contain_text("Page 2 of 3")
+
+
+def test_article_related_and_suggestion(server, page):
+    page.goto(server + "/search?q=parliment")
+    notice = page.locator(".notice.fallback")
+    expect(notice).to_contain_text("No articles found for parliment")
+    expect(notice).to_contain_text("Showing results for parliament instead")
+    shot(page, "fallback")
+    notice.locator("a.suggestion").click()
+    page.wait_for_url(re.compile(r"q=parliament"))
+    expect(page.locator(".notice")).to_have_count(0)
+
+    page.locator(".hit h2 a").first.click()
+    page.wait_for_url(re.compile(r"/articles/"))
+    first_title = page.locator("h1").text_content()
+    related = page.locator(".related a")
+    expect(related.first).to_be_visible()
+    shot(page, "article")
+    related.first.click()
+    page.wait_for_url(re.compile(r"/articles/gov-"))
+    assert page.locator("h1").text_content() != first_title
+    expect(page.locator(".related")).to_be_visible()
+
+    page.goto(server + "/search?q=zzzzqq")
+    expect(page.locator(".empty")).to_contain_text("Try fewer or different words")
+    shot(page, "empty")
