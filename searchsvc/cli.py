@@ -193,3 +193,8 @@ def serve(index, corpus, host, port, workers, threads):
         click.echo(report.summary(), err=True)
     click.echo(f"Serving on http://{config.host}:{config.port}/", err=True)
     run_server(config)
+
+
+from searchsvc.evaluation import eval_command  # noqa: E402
+
+main.add_command(eval_command, "eval")
