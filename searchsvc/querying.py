@@ -18,12 +18,14 @@ from whoosh.qparser import (
     MultifieldParser,
     OrGroup,
     PlusMinusPlugin,
+    QueryParser,
     WildcardPlugin,
 )
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.util.times import TimeError
 
 from searchsvc.analysis import stop_stems
+from searchsvc.ranking import Coordinated, RankingSettings, body_words, proximity_clauses
 
 TEXT_FIELDS = ("title", "body")
 FILTER_FIELDS = {"source", "date", "topic"}
@@ -52,10 +54,12 @@ def normalise(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def make_parser(schema, title_boost: float) -> MultifieldParser:
+def make_parser(schema, title_boost: float, ranking: RankingSettings | None = None) -> QueryParser:
     parser = MultifieldParser(
         list(TEXT_FIELDS), schema, fieldboosts={"title": title_boost}, group=OrGroup
     )
+    # The ranking settings shape the parsed query's any-word part (see parse()).
+    parser.ranking = ranking or RankingSettings()
     parser.replace_plugin(_StarWildcardPlugin())
     # "-word" excludes only at the start of a word, so "2017-03" and "e-mail" stay whole.
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
@@ -64,7 +68,7 @@ def make_parser(schema, title_boost: float) -> MultifieldParser:
     return parser
 
 
-def parse(text: str, parser: MultifieldParser, reader) -> ParsedQuery:
+def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
     """Parse the user's text; raises QueryError when it cannot mean anything sensible."""
     text = normalise(text)
     if not text:
@@ -73,7 +77,12 @@ def parse(text: str, parser: MultifieldParser, reader) -> ParsedQuery:
         parsed = parser.parse(text)
     except TimeError as error:
         raise QueryError(f"a date in the query is not a date: {error}") from None
-    parsed = _refine(parsed)
+    except Exception as error:
+        # Whoosh raises a bare Exception for a date range it cannot read (date:[foo to bar]).
+        if type(error) is not Exception:
+            raise
+        raise QueryError(f"a date in the query is not a date: {error}") from None
+    parsed = _refine(parsed, getattr(parser, "ranking", None) or RankingSettings())
     return ParsedQuery(text, parsed, _text_terms(parsed, reader), match_all=False)
 
 
@@ -91,7 +100,7 @@ def _text_terms(query: Q.Query, reader) -> frozenset[str]:
     return frozenset(found)
 
 
-def _refine(query: Q.Query) -> Q.Query:
+def _refine(query: Q.Query, ranking: RankingSettings) -> Q.Query:
     """Shape the parsed query the way a search box user means it.
 
     Field restrictions on metadata (source:, date:, topic:) filter rather than
@@ -99,7 +108,7 @@ def _refine(query: Q.Query) -> Q.Query:
     words leave the any-word part unless nothing else is left.
     """
     if isinstance(query, (Q.AndNot, Q.AndMaybe)):
-        refined = query.__class__(_refine(query.a), query.b)
+        refined = query.__class__(_refine(query.a, ranking), query.b)
         refined.boost = query.boost
         return refined
     if not isinstance(query, Q.Or):
@@ -107,11 +116,36 @@ def _refine(query: Q.Query) -> Q.Query:
     filters = [child for child in query.subqueries if _is_filter(child)]
     words = [child for child in query.subqueries if not _is_filter(child)]
     kept = [child for child in words if not _is_stop_clause(child)] or words
-    ranked = Q.Or(kept, boost=query.boost).normalize() if kept else None
+    ranked = _rank(kept, query.boost, ranking) if kept else None
     if not filters:
         return ranked
     required = _combine_filters(filters)
     return Q.And([ranked, required]) if ranked is not None else required
+
+
+def _rank(clauses: list[Q.Query], boost: float, ranking: RankingSettings) -> Q.Query:
+    """The any-word part: optionally coordinated per word, plus near-phrase clauses."""
+    groups = _word_groups(clauses)
+    if ranking.coordination > 0 and len(groups) > 1:
+        subqueries = [Q.Or(group).normalize() for group in groups]
+        words = Coordinated(subqueries, boost=boost, exponent=ranking.coordination)
+    else:
+        words = Q.Or(clauses, boost=boost).normalize()
+    near = []
+    if ranking.proximity_boost > 0:
+        near = proximity_clauses(
+            body_words(clauses), ranking.proximity_boost, ranking.proximity_slop
+        )
+    return Q.Or([words, *near]).normalize() if near else words
+
+
+def _word_groups(clauses: list[Q.Query]) -> list[list[Q.Query]]:
+    """One group per query word: the same analysed word in headline and body is one word."""
+    groups: dict[object, list[Q.Query]] = {}
+    for clause in clauses:
+        key = clause.text if isinstance(clause, Q.Term) else id(clause)
+        groups.setdefault(key, []).append(clause)
+    return list(groups.values())
 
 
 def _combine_filters(filters: list[Q.Query]) -> Q.Query:

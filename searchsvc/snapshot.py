@@ -8,17 +8,25 @@ from pathlib import Path
 from whoosh import scoring
 
 from searchsvc import store
+from searchsvc.config import load_config
 from searchsvc.querying import make_parser
+from searchsvc.ranking import NewsWeighting, RankingSettings
 
 
 class IndexSnapshot:
     """One generation opened for reading; searchers are per thread (Whoosh's are not shared)."""
 
-    def __init__(self, generation: store.Generation, title_boost: float):
+    def __init__(
+        self,
+        generation: store.Generation,
+        title_boost: float,
+        ranking: RankingSettings | None = None,
+    ):
         self.generation = generation
         self.info = generation.info()
         self.articles, self.paragraphs = generation.open_indexes()
-        self.parser = make_parser(self.articles.schema, title_boost)
+        self.ranking = ranking or RankingSettings()
+        self.parser = make_parser(self.articles.schema, title_boost, self.ranking)
         self._local = threading.local()
 
     def searchers(self):
@@ -26,7 +34,7 @@ class IndexSnapshot:
         pair = getattr(self._local, "pair", None)
         if pair is None:
             pair = (
-                self.articles.searcher(weighting=scoring.BM25F()),
+                self.articles.searcher(weighting=NewsWeighting(self.ranking)),
                 self.paragraphs.searcher(weighting=scoring.BM25F()),
             )
             self._local.pair = pair
@@ -36,9 +44,13 @@ class IndexSnapshot:
 class IndexHandle:
     """The index directory as readers see it: always the current generation."""
 
-    def __init__(self, index_dir: Path, title_boost: float = 2.0):
+    def __init__(
+        self, index_dir: Path, title_boost: float = 2.0, ranking: RankingSettings | None = None
+    ):
         self.index_dir = Path(index_dir)
         self.title_boost = title_boost
+        # Not given: the ranking settings from the environment (or their defaults).
+        self.ranking = ranking or RankingSettings.from_config(load_config())
         self._state: tuple[int, int] | None = None
         self._snapshot: IndexSnapshot | None = None
         self._lock = threading.Lock()
@@ -55,6 +67,6 @@ class IndexHandle:
                 if state != self._state or self._snapshot is None:
                     generation = store.current_generation(self.index_dir)
                     if self._snapshot is None or self._snapshot.generation != generation:
-                        self._snapshot = IndexSnapshot(generation, self.title_boost)
+                        self._snapshot = IndexSnapshot(generation, self.title_boost, self.ranking)
                     self._state = state
         return self._snapshot
