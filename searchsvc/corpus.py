@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def discover(roots: Iterable[Path]) -> Iterator[CorpusFile | Problem]:
         if not root.exists():
             yield Problem(str(root), "no such file or directory")
         elif root.is_file():
-            yield CorpusFile(root, root.name)
+            yield _checked(root, root.name)
         else:
             yield from _walk(root)
 
@@ -82,7 +83,33 @@ def _walk(root: Path) -> Iterator[CorpusFile | Problem]:
             if not path.resolve().is_relative_to(real_root):
                 yield Problem(str(path), "link leads outside the corpus; not read")
                 continue
-            yield CorpusFile(path, path.relative_to(root).as_posix())
+            yield _checked(path, path.relative_to(root).as_posix())
+
+
+def _checked(path: Path, key: str) -> CorpusFile | Problem:
+    """A file that can be read as a corpus file, or the reason it cannot."""
+    if _undecodable(key):
+        return Problem(_shown(path), "file name is not valid UTF-8; rename the file")
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:  # a dangling link, a file gone since the listing
+        return Problem(str(path), f"cannot be read: {error.strerror or error}")
+    if not stat.S_ISREG(mode):  # a FIFO would block the reader forever
+        return Problem(str(path), "not a regular file")
+    return CorpusFile(path, key)
+
+
+def _undecodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _shown(path: Path) -> str:
+    """A path fit to print, with undecodable bytes as \\x escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _revisits(directory: Path, real_root: Path) -> bool:
@@ -129,9 +156,13 @@ def decode(data: bytes) -> tuple[str, str | None]:
 
 def _read_text_article(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
     origin = str(corpus_file.path)
-    data = corpus_file.path.read_bytes()
+    with corpus_file.path.open("rb") as f:
+        data = f.read(MAX_ARTICLE_BYTES + 1)  # never the whole of a huge file
     if len(data) > MAX_ARTICLE_BYTES:
         yield Problem(origin, f"larger than {MAX_ARTICLE_BYTES // 2**20} MB; not indexed")
+        return
+    if not data.strip():
+        yield Problem(origin, "empty file")
         return
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         yield Problem(origin, "binary file, not text")
@@ -145,7 +176,7 @@ def _read_text_article(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
     if match:
         try:
             article_date = parse_date(match.group(1))[1]
-        except ValueError:
+        except (ValueError, OverflowError):
             yield Problem(origin, f"date {match.group(1)!r} is not a date; ignored", skipped=False)
         text = text[match.end() :]
 
@@ -181,26 +212,49 @@ def _split_headline(text: str) -> tuple[str, str]:
 
 
 def _read_jsonl(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
-    with corpus_file.path.open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            origin = f"{corpus_file.path}:{number}"
-            if not raw.strip():
-                continue
-            if len(raw) > MAX_ARTICLE_BYTES:
-                yield Problem(origin, f"record larger than {MAX_ARTICLE_BYTES // 2**20} MB")
-                continue
-            text, encoding = decode(raw)
-            if encoding:
-                yield Problem(origin, f"not valid UTF-8; read as {encoding}", skipped=False)
-            try:
-                record = json.loads(text)
-            except RecursionError:
-                yield Problem(origin, "JSON nested too deeply")
-                continue
-            except ValueError as error:
-                yield Problem(origin, f"not valid JSON ({error})")
-                continue
-            yield from _record_to_article(record, origin)
+    records = 0
+    for number, raw in _lines(corpus_file.path):
+        origin = f"{corpus_file.path}:{number}"
+        if raw is None:
+            yield Problem(origin, f"record larger than {MAX_ARTICLE_BYTES // 2**20} MB")
+            continue
+        if not raw.strip():
+            continue
+        records += 1
+        text, encoding = decode(raw)
+        if encoding:
+            yield Problem(origin, f"not valid UTF-8; read as {encoding}", skipped=False)
+        try:
+            record = json.loads(text)
+        except RecursionError:
+            yield Problem(origin, "JSON nested too deeply")
+            continue
+        except ValueError as error:
+            yield Problem(origin, f"not valid JSON ({error})")
+            continue
+        if "\\u" in text and _undecodable(json.dumps(record, ensure_ascii=False)):
+            yield Problem(origin, "a \\uD800-\\uDFFF escape that is not a character")
+            continue
+        yield from _record_to_article(record, origin)
+    if not records:
+        yield Problem(str(corpus_file.path), "empty file: no records", skipped=False)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) pairs, reading at most MAX_ARTICLE_BYTES of any line (None if longer)."""
+    with path.open("rb") as f:
+        number = 0
+        while True:
+            line = f.readline(MAX_ARTICLE_BYTES + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_ARTICLE_BYTES and not line.endswith(b"\n"):
+                while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass  # skip the rest of the over-long line without holding it
+                yield number, None
+            else:
+                yield number, line
 
 
 def _record_to_article(record: object, origin: str) -> Iterator[Article | Problem]:
@@ -236,7 +290,7 @@ def _record_to_article(record: object, origin: str) -> Iterator[Article | Proble
     if record.get("date") not in (None, ""):
         try:
             article_date = parse_date(str(record["date"]))[1]
-        except ValueError:
+        except (ValueError, OverflowError):
             yield Problem(
                 origin,
                 f"id {article_id!r}: date {record['date']!r} is not ISO 8601; ignored",
