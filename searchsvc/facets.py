@@ -1,83 +1,129 @@
 """Counts of the matching articles by source, topic and time bucket.
 
-Computed from the sortable columns (source, date) and the topic postings over
-the set of matching documents, without scoring: one pass over the matches.
+Computed without scoring: the matching document numbers, counted over the
+source and date columns and the topic postings, read once per generation.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections import Counter
-from datetime import date, datetime
+import threading
+from array import array
+from collections import Counter, OrderedDict
+from datetime import date
 
 from whoosh import query as Q
-from whoosh.util.times import long_to_datetime
 
 MAX_FACET_VALUES = 12  # values listed per facet, most frequent first
 MAX_TOPIC_TERMS = 2_000  # topic vocabularies larger than this are not faceted
-_EPOCH_FLOOR = datetime(1, 1, 2)  # earlier values are column defaults, not dates
+_DAY = 86_400_000_000  # microseconds: the date column counts them from datetime.min
+_MAX_ORDINAL = date.max.toordinal()
+
+
+class _Columns:
+    """Per-generation arrays by document number: source, day, topics.
+
+    Reading a Whoosh column costs about a microsecond a document, so it is
+    done once per generation (25 ms each on Reuters, 21k articles) and every
+    search then counts over plain Python lists.
+    """
+
+    def __init__(self, reader):
+        count = reader.doc_count_all()
+        self.sources: list[str | None] = [None] * count
+        self.labels: dict[str, str] = {}
+        if reader.has_column("source"):
+            for docnum, value in enumerate(reader.column_reader("source")):
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                if value:
+                    folded = value.lower()
+                    self.sources[docnum] = folded
+                    self.labels.setdefault(folded, value)
+        self.days = array("l", bytes(8 * count))  # proleptic ordinal; 0 when undated
+        if reader.has_column("date"):
+            for docnum, raw in enumerate(reader.column_reader("date", translate=False)):
+                ordinal = raw // _DAY + 1 if isinstance(raw, int) else 0
+                if 1 < ordinal <= _MAX_ORDINAL:  # column defaults fall outside
+                    self.days[docnum] = ordinal
+        self.topics: dict[int, tuple[str, ...]] = {}
+        if "topic" in reader.indexed_field_names():
+            found: dict[int, list[str]] = {}
+            for number, term in enumerate(reader.lexicon("topic")):
+                if number >= MAX_TOPIC_TERMS:
+                    found = {}
+                    break
+                name = term.decode("utf-8") if isinstance(term, bytes) else term
+                for docnum in reader.postings("topic", term).all_ids():
+                    found.setdefault(docnum, []).append(name)
+            self.topics = {docnum: tuple(names) for docnum, names in found.items()}
+
+
+_columns: dict[str, _Columns] = {}
+_results: OrderedDict = OrderedDict()  # (generation, query) -> facets, for paging and repeats
+_RESULTS_KEPT = 256
+_lock = threading.Lock()
 
 
 def facet_counts(searcher, query: Q.Query) -> dict:
-    """{"source": [...], "topic": [...], "date": {"interval", "buckets"}} for `query`."""
+    """{"source": [...], "topic": [...], "date": {"interval", "buckets"}} for `query`.
+
+    The answer is cached and shared: treat it as read-only.
+    """
+    generation = str(getattr(searcher._ix.storage, "folder", id(searcher._ix)))
+    key = (generation, repr(query))
+    with _lock:
+        cached = _results.get(key)
+        if cached is not None:
+            _results.move_to_end(key)
+            return cached
+    columns = _columns.get(generation)
+    if columns is None:
+        columns = _Columns(searcher.reader())
+        with _lock:
+            while len(_columns) >= 2:
+                _columns.pop(next(iter(_columns)))
+            _columns[generation] = columns
     docs = list(query.docs(searcher))
-    reader = searcher.reader()
-    return {
-        "source": _sources(reader, docs),
-        "topic": _topics(reader, docs),
-        "date": date_buckets(_dates(reader, docs)),
+    counted = {
+        "source": _sources(columns, docs),
+        "topic": _topics(columns, docs),
+        "date": bucket_counts(_days(columns, docs)),
     }
+    with _lock:
+        _results[key] = counted
+        while len(_results) > _RESULTS_KEPT:
+            _results.popitem(last=False)
+    return counted
 
 
-def _sources(reader, docs: list[int]) -> list[dict]:
+def _sources(columns: _Columns, docs: list[int]) -> list[dict]:
     """Counted case-blind (the filter is), labelled as the corpus first spells it."""
-    if not docs or not reader.has_column("source"):
-        return []
-    column = reader.column_reader("source")
-    counts: Counter = Counter()
-    labels: dict[str, str] = {}
-    for d in docs:
-        value = column[d]
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if value:
-            folded = value.lower()
-            counts[folded] += 1
-            labels.setdefault(folded, value)
+    sources = columns.sources
+    counts = Counter(sources[d] for d in docs)
+    counts.pop(None, None)
     return [
-        {"value": value, "label": labels[value], "count": count}
+        {"value": value, "label": columns.labels[value], "count": count}
         for value, count in counts.most_common(MAX_FACET_VALUES)
     ]
 
 
-def _topics(reader, docs: list[int]) -> list[dict]:
-    if not docs or "topic" not in reader.indexed_field_names():
-        return []
-    wanted = set(docs)
-    counts = Counter()
-    for number, term in enumerate(reader.lexicon("topic")):
-        if number >= MAX_TOPIC_TERMS:
-            return []
-        hits = sum(1 for d in reader.postings("topic", term).all_ids() if d in wanted)
-        if hits:
-            counts[term.decode("utf-8") if isinstance(term, bytes) else term] = hits
+def _topics(columns: _Columns, docs: list[int]) -> list[dict]:
+    topics = columns.topics
+    counts: Counter = Counter()
+    for d in docs:
+        names = topics.get(d)
+        if names:
+            counts.update(names)
     return [{"value": v, "count": c} for v, c in counts.most_common(MAX_FACET_VALUES)]
 
 
-def _dates(reader, docs: list[int]) -> list[date]:
-    if not docs or not reader.has_column("date"):
-        return []
-    # Raw values: a document without a date holds a default outside datetime's range.
-    column = reader.column_reader("date", translate=False)
-    days = []
-    for d in docs:
-        try:
-            value = long_to_datetime(column[d])
-        except (OverflowError, ValueError, TypeError):
-            continue
-        if value >= _EPOCH_FLOOR:
-            days.append(value.date())
-    return days
+def _days(columns: _Columns, docs: list[int]) -> Counter:
+    """Documents per day, building one date per distinct day, not per document."""
+    days = columns.days
+    counts = Counter(days[d] for d in docs)
+    counts.pop(0, None)
+    return Counter({date.fromordinal(day): count for day, count in counts.items()})
 
 
 def date_buckets(days: list[date]) -> dict:
@@ -86,6 +132,11 @@ def date_buckets(days: list[date]) -> dict:
     Buckets run continuously from the first to the last date (empty ones
     included) so a chart of them is a true time axis.
     """
+    return bucket_counts(Counter(days))
+
+
+def bucket_counts(days: Counter) -> dict:
+    """date_buckets() from documents counted per day."""
     if not days:
         return {"interval": None, "buckets": []}
     first, last = min(days), max(days)
@@ -96,7 +147,9 @@ def date_buckets(days: list[date]) -> dict:
         interval = "year"
     else:
         interval = "month" if span > 62 else "day"
-    counts = Counter(_bucket_start(day, interval) for day in days)
+    counts: Counter = Counter()
+    for day, count in days.items():
+        counts[_bucket_start(day, interval)] += count
     buckets = []
     current = _bucket_start(first, interval)
     while current <= last:

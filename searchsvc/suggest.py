@@ -22,6 +22,7 @@ from searchsvc.analysis import STOP_WORDS
 
 WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 MAX_WORDS = 300_000  # most distinct words kept, by frequency: bounds memory on huge corpora
+MIN_SUGGESTED_COUNT = 2  # a correction must occur at least this often in the archive
 SYNC_BUILD_ARTICLES = 5_000  # smaller indexes build in the request; larger in a thread
 _QUERY_TOKEN = re.compile(r'"[^"]*"?|\S+')
 _OPERATORS = {"AND", "OR", "NOT", "TO"}
@@ -43,8 +44,9 @@ class Vocabulary:
         if len(counts) > MAX_WORDS:
             counts = Counter(dict(counts.most_common(MAX_WORDS)))
         deletes: dict[str, list[str]] = {}
-        for word in counts:
-            if len(word) >= 4:
+        for word, count in counts.items():
+            # Words seen once are mostly typos themselves: never offered as corrections.
+            if len(word) >= 4 and count >= MIN_SUGGESTED_COUNT:
                 for variant in _deletes(word):
                     deletes.setdefault(variant, []).append(word)
         vocabulary = cls(counts, sorted(counts), deletes)
@@ -60,7 +62,7 @@ class Vocabulary:
         max_distance = 1 if len(word) <= 5 else 2
         candidates = set()
         for variant in {word, *_deletes(word), *_deletes2(word)}:
-            if variant in self.counts and variant != word:
+            if self.counts.get(variant, 0) >= MIN_SUGGESTED_COUNT and variant != word:
                 candidates.add(variant)
             candidates.update(self.deletes.get(variant, ()))
         candidates.discard(word)

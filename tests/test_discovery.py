@@ -84,7 +84,7 @@ def test_edit_distance(a, b, distance):
 
 
 VOCAB = Vocabulary.from_texts(
-    ["parliament government policy police officer"] * 60 + ["goverment typo", "oil oils"]
+    ["parliament government policy police officer"] * 60 + ["goverment typo"] + ["oil oils"] * 2
 )
 
 
@@ -225,3 +225,19 @@ def test_last_word_as_prefix_and_filters_kept(snapshot_):
     }
     assert _search(snapshot_, "oil AND parliment") == {}  # explicit AND is not widened
     assert _search(snapshot_, "parliment -budget").keys() == {"gov-1", "gov-2", "london"}
+
+
+def test_facets_and_vocabulary_follow_a_reindex(tmp_path):
+    corpus, index = build_discovery_index(tmp_path)
+    client = create_app({"index": index, "corpus": [corpus]}).test_client()
+    before = client.get("/api/search?q=oil").get_json()["facets"]
+    assert {f["value"]: f["count"] for f in before["source"]}["ap"] == 8
+    assert client.get("/api/search?q=zanzibar").get_json()["suggestion"] is None
+    kept = [r for r in discovery_records() if r["source"] != "AP"]
+    kept.append({"id": "new-1", "title": "Zanzibar spice trade", "body": "Zanzibar cloves."})
+    write_corpus(corpus, jsonl_records=kept)
+    reindex([corpus], index)
+    after = client.get("/api/search?q=oil").get_json()["facets"]
+    assert "ap" not in {f["value"] for f in after["source"]}
+    assert sum(b["count"] for b in after["date"]["buckets"]) == 16
+    assert client.get("/api/search?q=zanzibsr").get_json()["suggestion"] == "zanzibar"
