@@ -11,6 +11,7 @@ from collections.abc import Callable
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT, AXIS = 640, 72, 16  # viewBox units; the CSS scales the chart to the column
+MAX_SLOT = 48  # widest bar, in viewBox units
 
 
 def timeline_svg(date_facet: dict, link: Callable[[str, str], str]) -> Markup:
@@ -20,7 +21,9 @@ def timeline_svg(date_facet: dict, link: Callable[[str, str], str]) -> Markup:
         return Markup("")
     interval = date_facet.get("interval") or ""
     peak = max(bucket["count"] for bucket in buckets) or 1
-    slot = WIDTH / len(buckets)
+    # Few buckets make narrow, centred bars rather than one slab across the column.
+    slot = min(WIDTH / len(buckets), MAX_SLOT)
+    offset = (WIDTH - slot * len(buckets)) / 2
     gap = min(2.0, slot * 0.15)
     total = sum(bucket["count"] for bucket in buckets)
     label = (
@@ -33,7 +36,7 @@ def timeline_svg(date_facet: dict, link: Callable[[str, str], str]) -> Markup:
     ]
     for number, bucket in enumerate(buckets):
         count = bucket["count"]
-        x = number * slot
+        x = offset + number * slot
         height = 0 if count == 0 else max(2.0, HEIGHT * count / peak)
         tip = f"{bucket['value']}: {count} article{'' if count == 1 else 's'}"
         bar = (
@@ -53,8 +56,9 @@ def timeline_svg(date_facet: dict, link: Callable[[str, str], str]) -> Markup:
     parts.append(f'<line class="axis" x1="0" y1="{HEIGHT}" x2="{WIDTH}" y2="{HEIGHT}"/>')
     parts.append("</svg>")
     first, last = buckets[0]["value"], buckets[-1]["value"]
+    centred = " centred" if offset > 0 else ""
     parts.append(
-        f'<div class="timeline-axis"><span>{escape(first)}</span>'
+        f'<div class="timeline-axis{centred}"><span>{escape(first)}</span>'
         f"<span>{escape(last) if last != first else ''}</span></div>"
     )
     return Markup("".join(parts))

@@ -115,3 +115,22 @@ def test_empty_state_offers_to_drop_filters(uclient):
     assert "No articles found" in soup.select_one(".summary").get_text()
     drop = soup.select_one(".empty a")
     assert params(drop["href"]) == {"q": "oil"}
+
+
+def test_timeline_svg_unit():
+    from searchsvc.facets import date_buckets
+    from searchsvc.timeline import MAX_SLOT, WIDTH, timeline_svg
+
+    assert timeline_svg({"interval": None, "buckets": []}, lambda a, b: "") == ""
+    from datetime import date
+
+    facet = date_buckets([date(1987, 3, 1), date(1987, 3, 1), date(1987, 3, 4)])
+    svg = BeautifulSoup(str(timeline_svg(facet, lambda a, b: f"/s?x=1&since={a}")), "html.parser")
+    links = svg.select("a.bucket")
+    assert [a["href"] for a in links] == ["/s?x=1&since=1987-03-01", "/s?x=1&since=1987-03-04"]
+    assert len(svg.select("g rect.bar")) == 2  # empty days drawn, not linked
+    heights = [float(r["height"]) for r in svg.select("a.bucket rect.bar")]
+    assert heights[0] == 2 * heights[1]
+    first = svg.select_one("rect.hitarea")
+    assert float(first["width"]) == MAX_SLOT and float(first["x"]) == (WIDTH - 4 * MAX_SLOT) / 2
+    assert "centred" in svg.select_one(".timeline-axis")["class"]
