@@ -1,4 +1,4 @@
-"""The JSON API: /api/search, /api/articles/<id>, /healthz."""
+"""The JSON API: /api/search, /api/articles/<id>, /healthz, /api/openapi.json."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from searchsvc import discovery
 from searchsvc.params import search_request
 from searchsvc.search import article_dict, get_article, search
 from searchsvc.web import settings, snapshot
+from searchsvc.web.openapi import openapi_document
 
 blueprint = Blueprint("api", __name__)
 
@@ -41,3 +42,8 @@ def healthz():
             "generation": current.generation.name,
         }
     )
+
+
+@blueprint.get("/api/openapi.json")
+def openapi():
+    return jsonify(openapi_document(settings()))
