@@ -1,0 +1,1 @@
+"""Reproducible speed and memory measurements for searchsvc: `python -m benchmarks --help`."""

@@ -1,0 +1,204 @@
+"""The engines compared: searchsvc, plain Whoosh as written in an afternoon, and tantivy.
+
+Each engine builds an index from the same Article records (searchsvc's
+corpus readers) and answers the same BenchQuery set: top 10 of the
+requested page, with snippets. Only searchsvc groups paragraphs into
+articles; the two references search paragraphs, as the issue's table did.
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks.queries import BenchQuery
+from searchsvc.articles import Article
+from searchsvc.corpus import CorpusFile, discover, read_file
+
+PAGE_SIZE = 10
+_DATE = re.compile(r"\bdate:(\d{4})-(\d{2})\b")
+
+
+def articles(corpus: Path):
+    """Every readable article of the corpus, streamed."""
+    for item in discover([corpus]):
+        if isinstance(item, CorpusFile):
+            for record in read_file(item):
+                if isinstance(record, Article):
+                    yield record
+
+
+def _month(query: str) -> tuple[str, tuple[datetime, datetime] | None]:
+    """Split `date:YYYY-MM` off a query, as (rest, (first instant, last instant))."""
+    match = _DATE.search(query)
+    if not match:
+        return query, None
+    year, month = int(match[1]), int(match[2])
+    last = monthrange(year, month)[1]
+    span = (datetime(year, month, 1), datetime(year, month, last, 23, 59, 59))
+    return _DATE.sub(" ", query).strip(), span
+
+
+# -- searchsvc -------------------------------------------------------------------------
+
+
+def build_searchsvc(corpus: Path, index: Path, full: bool = True):
+    from searchsvc.indexer import reindex
+
+    return reindex([corpus], index, full=full)
+
+
+class SearchsvcEngine:
+    name = "searchsvc"
+
+    def __init__(self, index: Path):
+        from searchsvc.snapshot import IndexHandle
+
+        self.handle = IndexHandle(index)
+
+    def run(self, query: BenchQuery) -> int:
+        from searchsvc.search import SearchRequest, search
+
+        request = SearchRequest(q=query.q, page=query.page, size=PAGE_SIZE, sort=query.sort)
+        # A fresh snapshot() call per query, as the web app makes per request.
+        result = search(self.handle.snapshot(), request, 10_000)
+        return len(result.hits)
+
+
+# -- plain Whoosh ----------------------------------------------------------------------
+
+
+def _plain_schema():
+    from whoosh.analysis import StemmingAnalyzer
+    from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
+
+    return Schema(
+        article_id=ID(stored=True),
+        number=NUMERIC(stored=True),
+        text=TEXT(analyzer=StemmingAnalyzer(), stored=True),
+        date=DATETIME(sortable=True),
+    )
+
+
+def build_plain_whoosh(corpus: Path, index: Path) -> int:
+    from whoosh import index as whoosh_index
+
+    index.mkdir(parents=True, exist_ok=True)
+    ix = whoosh_index.create_in(str(index), _plain_schema())
+    writer = ix.writer()
+    count = 0
+    for article in articles(corpus):
+        for number, paragraph in enumerate(article.paragraphs):
+            document = {"article_id": article.id, "number": number, "text": paragraph}
+            if article.sort_date is not None:
+                document["date"] = article.sort_date
+            writer.add_document(**document)
+            count += 1
+    writer.commit()
+    return count
+
+
+class PlainWhooshEngine:
+    """One index, a searcher per query, OR grouping, highlights() for snippets."""
+
+    name = "plain-whoosh"
+
+    def __init__(self, index: Path):
+        from whoosh import index as whoosh_index
+        from whoosh.qparser import OrGroup, QueryParser
+        from whoosh.qparser.dateparse import DateParserPlugin
+
+        self.ix = whoosh_index.open_dir(str(index))
+        self.parser = QueryParser("text", self.ix.schema, group=OrGroup)
+        self.parser.add_plugin(DateParserPlugin(free=False))
+
+    def run(self, query: BenchQuery) -> int:
+        parsed = self.parser.parse(query.q)
+        with self.ix.searcher() as searcher:
+            if query.sort == "date":
+                page = searcher.search_page(
+                    parsed, query.page, PAGE_SIZE, sortedby="date", reverse=True
+                )
+            else:
+                page = searcher.search_page(parsed, query.page, PAGE_SIZE)
+            snippets = [hit.highlights("text") for hit in page]
+            _ = len(page.results)  # the total, as an API would report it
+        return len(snippets)
+
+
+# -- tantivy ---------------------------------------------------------------------------
+
+
+def _tantivy_schema():
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("article_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("text", stored=True, tokenizer_name="en_stem")
+    builder.add_date_field("date", stored=True, indexed=True, fast=True)
+    return builder.build()
+
+
+def build_tantivy(corpus: Path, index: Path) -> int:
+    import tantivy
+
+    index.mkdir(parents=True, exist_ok=True)
+    ix = tantivy.Index(_tantivy_schema(), path=str(index))
+    writer = ix.writer(heap_size=100_000_000, num_threads=2)
+    count = 0
+    for article in articles(corpus):
+        for paragraph in article.paragraphs:
+            document = {"article_id": article.id, "text": paragraph}
+            if article.sort_date is not None:
+                document["date"] = article.sort_date
+            writer.add_document(tantivy.Document(**document))
+            count += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    return count
+
+
+class TantivyEngine:
+    name = "tantivy"
+
+    def __init__(self, index: Path):
+        import tantivy
+
+        self.tantivy = tantivy
+        self.ix = tantivy.Index.open(str(index))
+        self.ix.reload()
+        self.schema = self.ix.schema
+        self.searcher = self.ix.searcher()
+
+    def run(self, query: BenchQuery) -> int:
+        t = self.tantivy
+        text, span = _month(query.q)
+        parsed, _errors = self.ix.parse_query_lenient(text, ["text"])
+        if span is not None:
+            dates = t.Query.range_query(self.schema, "date", t.FieldType.Date, *span)
+            parsed = t.Query.boolean_query([(t.Occur.Must, parsed), (t.Occur.Must, dates)])
+        offset = (query.page - 1) * PAGE_SIZE
+        if query.sort == "date":
+            result = self.searcher.search(parsed, PAGE_SIZE, offset=offset, order_by_field="date")
+        else:
+            result = self.searcher.search(parsed, PAGE_SIZE, offset=offset)
+        generator = t.SnippetGenerator.create(self.searcher, parsed, self.schema, "text")
+        snippets = [
+            generator.snippet_from_doc(self.searcher.doc(address)).to_html()
+            for _key, address in result.hits
+        ]
+        return len(snippets)
+
+
+BUILDERS = {
+    "searchsvc": build_searchsvc,
+    "plain-whoosh": build_plain_whoosh,
+    "tantivy": build_tantivy,
+}
+ENGINES = {
+    "searchsvc": SearchsvcEngine,
+    "plain-whoosh": PlainWhooshEngine,
+    "tantivy": TantivyEngine,
+}
