@@ -3,6 +3,11 @@
 Whoosh pickles the analyzer into the index, so everything here lives at this
 import path for good: renaming the module or a class breaks existing indexes.
 The same analyzer runs at index time and at query time.
+
+Speed: news text repeats a small vocabulary, so the whole word -> term chain
+(Unicode normalisation, case and accent folding, stemming) runs once per
+distinct raw word and is then a dict lookup; tokens come straight from the
+NLTK tokenizer's compiled pattern. One generator per field instead of five.
 """
 
 from __future__ import annotations
@@ -11,23 +16,18 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from nltk.stem.snowball import SnowballStemmer
-from nltk.tokenize import RegexpTokenizer
-from whoosh.analysis import (
-    CharsetFilter,
-    Filter,
-    LowercaseFilter,
-    StemFilter,
-    Token,
-    Tokenizer,
-)
+import regex
+from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.support.charset import accent_map
 
 # Words, numbers, and words joined by an apostrophe or an inner period
 # ("o'neill", "u.s", "3.5"); hyphenated words are split into their parts.
 TOKEN_PATTERN = r"\w+(?:['’.]\w+)*"
+# RegexpTokenizer's default flags, so tokens are exactly NLTK's.
+_NLTK_FLAGS = regex.UNICODE | regex.MULTILINE | regex.DOTALL
+TERM_CACHE_SIZE = 200_000  # distinct raw words remembered; Reuters has about 60,000
 
-_snowball = SnowballStemmer("english")
+_snowball = None  # NLTK's English Snowball stemmer, loaded on first use
 
 # Function words dropped from the any-word part of a query (never from phrases,
 # never at index time). Whoosh's list plus question words, so that a verbose
@@ -42,7 +42,21 @@ STOP_WORDS = frozenset(
 
 def snowball_stem(word: str) -> str:
     """English Snowball stem; a module-level function so the analyzer pickles."""
+    global _snowball
+    if _snowball is None:
+        # Importing NLTK takes seconds; a run that stems nothing (an unchanged
+        # reindex, a server before its first query) should not pay for it.
+        from nltk.stem.snowball import SnowballStemmer
+
+        _snowball = SnowballStemmer("english")
     return _snowball.stem(word)
+
+
+def fold_and_stem(word: str) -> str:
+    """One raw word -> its index term: NFKC, straight apostrophes, lower case, no accents, stem."""
+    if not word.isascii():
+        word = unicodedata.normalize("NFKC", word).replace("’", "'")
+    return snowball_stem(word.lower().translate(accent_map))
 
 
 class NltkTokenizer(Tokenizer):
@@ -50,7 +64,10 @@ class NltkTokenizer(Tokenizer):
 
     def __init__(self, pattern: str = TOKEN_PATTERN):
         self.pattern = pattern
-        self._tokenizer = RegexpTokenizer(pattern)
+        # NLTK's RegexpTokenizer.span_tokenize is the `regex` engine's finditer
+        # over this pattern (with NLTK's flags) behind two generator layers and
+        # a ReDoS timeout; the pattern is fixed and linear, so call it directly.
+        self._finditer = regex.compile(pattern, _NLTK_FLAGS).finditer
 
     def __getstate__(self) -> dict[str, Any]:
         return {"pattern": self.pattern}
@@ -78,42 +95,71 @@ class NltkTokenizer(Tokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        spans = self._tokenizer.span_tokenize(value) if tokenize else [(0, len(value))]
-        for pos, (start, end) in enumerate(spans):
-            token.text = value[start:end]
+        if not tokenize:
+            token.text = value
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = value
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar = start_char
+                token.endchar = start_char + len(value)
+            yield token
+            return
+        pos = start_pos
+        for match in self._finditer(value):
+            token.text = match.group()
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
                 token.original = token.text
             if positions:
-                token.pos = start_pos + pos
+                token.pos = pos
+                pos += 1
             if chars:
+                start, end = match.span()
                 token.startchar = start_char + start
                 token.endchar = start_char + end
             yield token
 
 
-class NormalizeFilter(Filter):
-    """Unicode NFKC form and straight apostrophes, so variants of a word meet."""
+class FoldStemFilter(Filter):
+    """Raw word -> term (see fold_and_stem), memoised by the raw word."""
+
+    def __init__(self, cachesize: int = TERM_CACHE_SIZE):
+        self.cachesize = cachesize
+        self._cache: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"cachesize": self.cachesize}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["cachesize"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FoldStemFilter) and other.cachesize == self.cachesize
+
+    def __hash__(self) -> int:
+        return hash(self.cachesize)
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        cache = self._cache
         for token in tokens:
-            text = token.text
-            if not text.isascii():
-                text = unicodedata.normalize("NFKC", text).replace("’", "'")
-            token.text = text
+            raw = token.text
+            term = cache.get(raw)
+            if term is None:
+                if len(cache) >= self.cachesize:
+                    cache.clear()  # rare; a cleared cache only costs recomputation
+                term = cache[raw] = fold_and_stem(raw)
+            token.text = term
             yield token
 
 
 def news_analyzer():
     """The one analyzer for every text field: NLTK tokens, folded case and accents, stems."""
-    return (
-        NltkTokenizer()
-        | NormalizeFilter()
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StemFilter(stemfn=snowball_stem, cachesize=100_000)
-    )
+    return NltkTokenizer() | FoldStemFilter()
 
 
 _STOP_STEMS: frozenset[str] | None = None
@@ -126,3 +172,23 @@ def stop_stems() -> frozenset[str]:
         analyzer = news_analyzer()
         _STOP_STEMS = frozenset(t.text for w in STOP_WORDS for t in analyzer(w))
     return _STOP_STEMS
+
+
+_spans_tokenizer = NltkTokenizer()
+_spans_filter = FoldStemFilter()
+
+
+def term_spans(text: str) -> list[tuple[str, int, int]]:
+    """(term, startchar, endchar) for every token: the analyzer's output without Token objects."""
+    cache = _spans_filter._cache
+    spans = []
+    for match in _spans_tokenizer._finditer(text):
+        raw = match.group()
+        term = cache.get(raw)
+        if term is None:
+            if len(cache) >= _spans_filter.cachesize:
+                cache.clear()
+            term = cache[raw] = fold_and_stem(raw)
+        start, end = match.span()
+        spans.append((term, start, end))
+    return spans

@@ -21,12 +21,8 @@ from whoosh import index as whoosh_index
 from searchsvc import store
 from searchsvc.articles import Article
 from searchsvc.corpus import CorpusFile, Problem, discover, read_file
-from searchsvc.schema import (
-    article_document,
-    article_schema,
-    paragraph_documents,
-    paragraph_schema,
-)
+from searchsvc.parallel import ParagraphWriter
+from searchsvc.schema import article_document, article_schema, paragraph_schema
 
 MANIFEST_VERSION = 1
 WRITER_MEMORY_MB = 256
@@ -104,7 +100,8 @@ class _Run:
         }
         self.report = ReindexReport()
         self.generation: store.Generation | None = None
-        self.writers = None
+        self.articles_writer = None
+        self.paragraphs_writer: ParagraphWriter | None = None
         self.paragraph_count = old.get("paragraphs", 0)
 
     def execute(self, roots: list[Path]) -> ReindexReport:
@@ -122,9 +119,10 @@ class _Run:
                 self._open_generation()  # an empty corpus still makes a servable index
                 self._commit()
         except BaseException:
-            if self.writers:
-                for writer in self.writers:
-                    writer.cancel()
+            if self.articles_writer is not None:
+                self.articles_writer.cancel()
+            if self.paragraphs_writer is not None:
+                self.paragraphs_writer.cancel()
             raise
         self.report.articles = len(self.owner)
         self.report.paragraphs = self.paragraph_count
@@ -184,46 +182,46 @@ class _Run:
 
     def _open_generation(self) -> None:
         self.generation = store.new_generation(self.index_dir, self.base)
-        indexes = []
-        for directory, schema in (
-            (self.generation.articles_dir, article_schema),
-            (self.generation.paragraphs_dir, paragraph_schema),
-        ):
-            if self.base is None:
+        if self.base is None:
+            for directory, schema in (
+                (self.generation.articles_dir, article_schema),
+                (self.generation.paragraphs_dir, paragraph_schema),
+            ):
                 directory.mkdir()
-                indexes.append(whoosh_index.create_in(str(directory), schema()))
-            else:
-                indexes.append(whoosh_index.open_dir(str(directory)))
-        self.writers = [ix.writer(limitmb=WRITER_MEMORY_MB) for ix in indexes]
+                whoosh_index.create_in(str(directory), schema())
+        articles = whoosh_index.open_dir(str(self.generation.articles_dir))
+        self.articles_writer = articles.writer(limitmb=WRITER_MEMORY_MB)
+        # The paragraph index is written beside it, in a second process for big runs.
+        self.paragraphs_writer = ParagraphWriter(
+            self.generation.paragraphs_dir, create=False, limitmb=WRITER_MEMORY_MB
+        )
 
     def _write(self, article: Article, replace: bool) -> None:
         if self.generation is None:
             self._open_generation()
-        articles_writer, paragraphs_writer = self.writers
         if replace:
             self._delete(article.id, report=False)
             self.report.updated += 1
         else:
             self.report.added += 1
-        articles_writer.add_document(**article_document(article))
-        for document in paragraph_documents(article):
-            paragraphs_writer.add_document(**document)
+        self.articles_writer.add_document(**article_document(article))
+        self.paragraphs_writer.add(article.id, article.paragraphs)
         self.paragraph_count += len(article.paragraphs)
 
     def _delete(self, article_id: str, report: bool = True) -> None:
         if self.generation is None:
             self._open_generation()
-        articles_writer, paragraphs_writer = self.writers
-        articles_writer.delete_by_term("id", article_id)
-        self.paragraph_count -= paragraphs_writer.delete_by_term("article_id", article_id)
+        self.articles_writer.delete_by_term("id", article_id)
+        # Deleted paragraphs are counted when the paragraph index commits.
+        self.paragraphs_writer.delete(article_id)
         if report:
             self.owner.pop(article_id, None)
             self.report.removed += 1
 
     def _commit(self) -> None:
-        for writer in self.writers:
-            writer.commit()
-        self.writers = None
+        # Both indexes commit at once: the article index here, paragraphs in the child.
+        self.paragraph_count -= self.paragraphs_writer.commit(then=self.articles_writer.commit)
+        self.articles_writer = self.paragraphs_writer = None
         built_at = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = {
             "version": MANIFEST_VERSION,
