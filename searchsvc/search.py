@@ -15,13 +15,12 @@ from urllib.parse import quote
 from whoosh import query as Q
 
 from searchsvc import discovery
-from searchsvc.querying import ParsedQuery, parse
+from searchsvc.querying import parse
 from searchsvc.schema import record_to_article
 from searchsvc.snapshot import IndexSnapshot
-from searchsvc.snippets import LEAD_CHARS, mark_terms, paragraph_highlighter
+from searchsvc.snippets import LEAD_CHARS, ParagraphStats, mark_terms, paragraph_snippets
 
 SORTS = ("relevance", "date")
-_highlighter = paragraph_highlighter()
 
 
 @dataclass(frozen=True)
@@ -79,21 +78,25 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
 
     window = request.page * request.size
     by_date = request.sort == "date" or parsed.match_all
+    # optimize=False: scoring every match costs less than Whoosh's block-max
+    # skipping followed by a second pass to count them (same scores, same order).
     results = article_searcher.search(
         query,
         limit=window,
         sortedby="date" if by_date else None,
         reverse=by_date,
+        optimize=False,
     )
     total, exact = _count(article_searcher, query, results, max_window)
     page_hits = list(results)[(request.page - 1) * request.size : window]
-    ids = [hit["id"] for hit in page_hits]
-    passages = _best_paragraphs(paragraph_searcher, parsed, ids, request.snippets)
+    stats = ParagraphStats(paragraph_searcher) if parsed.terms and request.snippets > 0 else None
 
     hits = []
     for hit in page_hits:
         article = record_to_article(hit["record"])
-        snippets = passages.get(article.id) or []
+        snippets = []
+        if stats is not None:
+            snippets = paragraph_snippets(article.paragraphs, parsed.terms, stats, request.snippets)
         if not snippets and request.snippets and article.paragraphs:
             snippets = [mark_terms(article.paragraphs[0], parsed.terms, LEAD_CHARS)]
         hits.append(
@@ -144,29 +147,6 @@ def _count(searcher, query: Q.Query, results, cap: int) -> tuple[int, bool]:
             return cap, False
         matcher.next()
     return total, True
-
-
-def _best_paragraphs(
-    searcher, parsed: ParsedQuery, ids: list[str], per_article: int
-) -> dict[str, list[str]]:
-    """The best-scoring paragraphs of each article, highlighted, in reading order."""
-    if not ids or not parsed.terms or per_article <= 0:
-        return {}
-    words = Q.Or([Q.Term("text", term) for term in sorted(parsed.terms)])
-    articles = Q.Or([Q.Term("article_id", article_id) for article_id in ids])
-    results = searcher.search(Q.And([words, articles]), limit=None, terms=True)
-    chosen: dict[str, list] = {}
-    for hit in results:
-        picked = chosen.setdefault(hit["article_id"], [])
-        if len(picked) < per_article:
-            picked.append(hit)
-    return {
-        article_id: [
-            _highlighter.highlight_hit(hit, "text", top=1, minscore=0)
-            for hit in sorted(picked, key=lambda h: h["number"])
-        ]
-        for article_id, picked in chosen.items()
-    }
 
 
 def get_article(snapshot: IndexSnapshot, article_id: str):
