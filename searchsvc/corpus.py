@@ -162,7 +162,7 @@ def _read_text_article(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
         yield Problem(origin, f"larger than {MAX_ARTICLE_BYTES // 2**20} MB; not indexed")
         return
     if not data.strip():
-        yield Problem(origin, "empty file")
+        yield Problem(origin, "no text")
         return
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         yield Problem(origin, "binary file, not text")

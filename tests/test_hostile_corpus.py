@@ -48,9 +48,9 @@ def _build(corpus: Path, outside: Path) -> dict[str, str]:
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 64)
     expected["binary.txt"] = "binary file"
     (corpus / "empty.txt").write_bytes(b"")
-    expected["empty.txt"] = "empty file"
+    expected["empty.txt"] = "no text"
     (corpus / "blank.txt").write_text("\n\n   \n\t\n", "utf-8")
-    expected["blank.txt"] = "empty file"
+    expected["blank.txt"] = "no text"
     (corpus / "empty.jsonl").write_bytes(b"")
     expected["empty.jsonl"] = "no records"
     (corpus / "truncated.jsonl").write_text(
