@@ -42,8 +42,8 @@ def apply(writer, operation: Operation) -> int:
     if operation[0] == "delete":
         return writer.delete_by_term("article_id", operation[1])
     _, article_id, paragraphs = operation
-    for number, paragraph in enumerate(paragraphs):
-        writer.add_document(article_id=article_id, number=number, text=paragraph)
+    for paragraph in paragraphs:
+        writer.add_document(article_id=article_id, text=paragraph)
     return 0
 
 
