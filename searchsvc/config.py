@@ -29,6 +29,13 @@ def _non_negative_float(value: Any) -> float:
     return number
 
 
+def _non_negative_int(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"must not be negative, got {number}")
+    return number
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -71,6 +78,47 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("snippets_per_hit", 3, "Most highlighted paragraphs shown for one hit.", _positive_int),
     Setting("title_boost", 2.0, "Weight of a headline match against a body match.", float),
+    # Ranking (searchsvc/ranking.py); each default is the best measured in docs/ranking.md.
+    Setting(
+        "rank_k1", 1.2, "BM25 K1: how fast repeated words stop adding score.", _non_negative_float
+    ),
+    Setting(
+        "rank_body_b",
+        0.75,
+        "BM25 B for the article text: length normalisation, 0-1.",
+        _non_negative_float,
+    ),
+    Setting("rank_title_b", 0.75, "BM25 B for the headline.", _non_negative_float),
+    Setting(
+        "rank_lead_words",
+        30,
+        "Words at the start of an article that count as its lead (0 turns lead credit off).",
+        _non_negative_int,
+    ),
+    Setting(
+        "rank_lead_weight",
+        0.5,
+        "Extra credit for a query word found in the lead, relative to its BM25 weight.",
+        _non_negative_float,
+    ),
+    Setting(
+        "rank_coordination",
+        0.0,
+        "Exponent on the share of query words an article matches (0 = off).",
+        _non_negative_float,
+    ),
+    Setting(
+        "rank_proximity_boost",
+        0.0,
+        "Weight of near-phrase clauses for neighbouring query words (0 = off).",
+        _non_negative_float,
+    ),
+    Setting(
+        "rank_proximity_slop",
+        3,
+        "How many words apart neighbouring query words may be for the proximity boost.",
+        _positive_int,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

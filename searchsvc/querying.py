@@ -60,7 +60,10 @@ def make_parser(schema, title_boost: float, ranking: RankingSettings | None = No
     )
     # The ranking settings shape the parsed query's any-word part (see parse()).
     parser.ranking = ranking or RankingSettings()
-    parser.replace_plugin(_StarWildcardPlugin())
+    # `?` is punctuation in a question, not a wildcard: only `*` is (replace_plugin() would
+    # keep Whoosh's own WildcardPlugin, which turned "prices?" into a pattern that finds nothing).
+    parser.remove_plugin_class(WildcardPlugin)
+    parser.add_plugin(_StarWildcardPlugin())
     # "-word" excludes only at the start of a word, so "2017-03" and "e-mail" stay whole.
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
     parser.add_plugin(DateParserPlugin(free=False))
@@ -75,7 +78,7 @@ def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
         return ParsedQuery("", Q.Every(), frozenset(), match_all=True)
     try:
         parsed = parser.parse(text)
-    except TimeError as error:
+    except (TimeError, ValueError) as error:
         raise QueryError(f"a date in the query is not a date: {error}") from None
     except Exception as error:
         # Whoosh raises a bare Exception for a date range it cannot read (date:[foo to bar]).

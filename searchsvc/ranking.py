@@ -3,7 +3,7 @@
 Everything here is measured on judged query sets (docs/ranking.md has the table);
 the knobs are settings in searchsvc/config.py. Three pieces:
 
-- `NewsWeighting`: per-field BM25 with Robertson's IDF; a body term found among an
+- `NewsWeighting`: per-field BM25 (Whoosh's IDF); a body term found among an
   article's first words (its lead) earns extra, saturating, credit.
 - `Coordinated`: an any-word query whose score is scaled by the share of the
   query's words an article matches, computed per document (never pruned, so a
@@ -14,7 +14,6 @@ the knobs are settings in searchsvc/config.py. Three pieces:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import log
 from typing import Any
 
 from whoosh import query as Q
@@ -24,11 +23,13 @@ from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer, bm2
 
 @dataclass(frozen=True)
 class RankingSettings:
+    """The ranking knobs; defaults equal the settings' defaults in searchsvc/config.py."""
+
     k1: float = 1.2
     body_b: float = 0.75
     title_b: float = 0.75
-    lead_words: int = 0  # body positions that count as the lead; 0 turns lead credit off
-    lead_weight: float = 0.0  # lead credit, relative to a term's BM25 weight
+    lead_words: int = 30  # body positions that count as the lead; 0 turns lead credit off
+    lead_weight: float = 0.5  # lead credit, relative to a term's BM25 weight
     coordination: float = 0.0  # exponent on the share of query words matched; 0 = off
     proximity_boost: float = 0.0  # weight of near-phrase clauses; 0 = off
     proximity_slop: int = 3  # how far apart neighbouring words may be
@@ -39,14 +40,6 @@ class RankingSettings:
         return cls(**{name: config["rank_" + name] for name in names if "rank_" + name in config})
 
 
-def robertson_idf(searcher, fieldname: str, text: str) -> float:
-    """BM25's IDF, floored at zero only by its +1 (Lucene's form, never negative)."""
-    parent = searcher.get_parent()
-    df = parent.doc_frequency(fieldname, text)
-    total = parent.doc_count_all()
-    return log(1 + (total - df + 0.5) / (df + 0.5))
-
-
 class NewsWeighting(WeightingModel):
     """BM25 per field, plus saturating credit for body words inside the lead."""
 
@@ -55,9 +48,6 @@ class NewsWeighting(WeightingModel):
 
     def supports_block_quality(self) -> bool:
         return True
-
-    def idf(self, searcher, fieldname: str, text: str) -> float:
-        return robertson_idf(searcher, fieldname, text)
 
     def scorer(self, searcher, fieldname: str, text: str, qf: int = 1):
         if not searcher.schema[fieldname].scorable:
