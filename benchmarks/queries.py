@@ -57,8 +57,8 @@ def generate(corpus: Path) -> list[BenchQuery]:
     """PER_CLASS queries of each class, drawn with a fixed seed from the corpus headlines."""
     rng = random.Random(SEED)
     rows = _headlines(corpus)
-    if len(rows) < PER_CLASS:
-        raise ValueError(f"{corpus}: too few dated headlines to draw queries from")
+    if not rows:
+        raise ValueError(f"{corpus}: no dated headlines of three words or more to draw from")
     queries: list[BenchQuery] = []
     for kind in CLASSES:
         for _ in range(PER_CLASS):

@@ -1,0 +1,87 @@
+"""The benchmark suite runs end to end on a tiny corpus; its query set and generator are fixed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
+
+from benchmarks import queries as query_set  # noqa: E402
+from benchmarks.measure import percentiles  # noqa: E402
+from benchmarks.scale import generate  # noqa: E402
+
+WORDS = "oil cocoa wheat opec prices shares bank trade dollar profit".split()
+
+
+def tiny_corpus(path: Path, articles: int = 40) -> Path:
+    lines = []
+    for n in range(articles):
+        w = [WORDS[(n + k) % len(WORDS)] for k in range(6)]
+        lines.append(json.dumps({
+            "id": f"t{n}", "title": f"{w[0].upper()} {w[1].upper()} {w[2].upper()} NEWS",
+            "date": f"1987-0{1 + n % 9}-1{n % 10}T10:00:00", "source": "Reuters",
+            "body": f"{' '.join(w)} rose.\n\nAnalysts said {w[3]} and {w[4]} fell.",
+        }))  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def test_the_versioned_query_set_has_every_class():
+    queries = query_set.load()
+    assert len(queries) >= 300
+    assert {q.kind for q in queries} == set(query_set.CLASSES)
+    assert all(q.page > 1 for q in queries if q.kind == "deep-page")
+    assert all(q.sort == "date" for q in queries if q.kind == "by-date")
+    assert all("date:" in q.q for q in queries if q.kind == "date")
+    assert len(query_set.load(limit=14)) == 14
+
+
+def test_query_generation_and_scaling_are_deterministic(tmp_path):
+    corpus = tiny_corpus(tmp_path / "tiny.jsonl")
+    assert query_set.generate(corpus) == query_set.generate(corpus)
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    paragraphs = generate(corpus, 2, first)
+    generate(corpus, 2, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert len(first.read_text().splitlines()) == 80 and paragraphs == 160
+
+
+@pytest.mark.parametrize(
+    ("samples", "p50", "p95"),
+    [([], None, None), ([5.0], 5.0, 5.0), (list(map(float, range(1, 101))), 50.5, 96.0)],
+)
+def test_percentiles(samples, p50, p95):
+    summary = percentiles(samples)
+    assert summary["n"] == len(samples)
+    assert summary.get("p50") == p50 and summary.get("p95") == p95
+
+
+@pytest.mark.slow
+def test_suite_runs_and_writes_json(tmp_path):
+    corpus = tiny_corpus(tmp_path / "tiny.jsonl")
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "benchmarks", "--corpus", str(corpus), "--only", "query",
+               "--engines", "searchsvc,plain-whoosh", "--queries", "14",
+               "--workdir", str(tmp_path / "work"), "--output", str(out)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "queries in process" in done.stdout
+    (result,) = out.glob("bench-*.json")
+    run = json.loads(result.read_text())["runs"]["reuters"]
+    for engine in ("searchsvc", "plain-whoosh"):
+        assert run["query"][engine]["errors"] == 0
+        assert run["query"][engine]["all"]["n"] == 14
+
+
+def test_bad_arguments_are_a_usage_error(tmp_path):
+    command = [sys.executable, "-m", "benchmarks", "--only", "nonsense",
+               "--corpus", str(tiny_corpus(tmp_path / "t.jsonl"))]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "unknown part or engine: nonsense" in done.stderr
+    assert "Traceback" not in done.stderr

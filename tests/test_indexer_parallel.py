@@ -1,0 +1,68 @@
+"""The paragraph index written by a second process gives the same index as one process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from searchsvc import parallel, store
+from searchsvc.indexer import reindex
+from searchsvc.search import SearchRequest, search
+from searchsvc.snapshot import IndexHandle
+
+
+def write_wire(path: Path, count: int, word: str = "cocoa") -> None:
+    records = [
+        {"id": f"w{n}", "title": f"Story {n}", "date": "1987-03-02",
+         "body": f"{word} prices rose {n} points.\n\nTraders said demand for {word} grew."}
+        for n in range(count)
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", "utf-8")
+
+
+def answers(index: Path, q: str) -> list[tuple]:
+    result = search(IndexHandle(index).snapshot(), SearchRequest(q=q, size=20), 10_000)
+    return [(hit.id, hit.score, tuple(hit.snippets)) for hit in result.hits] + [result.total]
+
+
+@pytest.fixture
+def child_always(monkeypatch):
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_PARAGRAPHS", 1)
+    monkeypatch.setattr(parallel, "BATCH_OPERATIONS", 3)
+
+
+def test_child_process_build_matches_in_process_build(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_wire(corpus / "wire.jsonl", 12)
+    reindex([corpus], tmp_path / "one")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_PARAGRAPHS", 1)
+    monkeypatch.setattr(parallel, "BATCH_OPERATIONS", 3)
+    report = reindex([corpus], tmp_path / "two")
+    assert (report.articles, report.paragraphs) == (12, 24)
+    for q in ("cocoa", "traders demand", '"prices rose"'):
+        assert answers(tmp_path / "two", q) == answers(tmp_path / "one", q)
+
+
+def test_child_process_counts_deleted_paragraphs(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_wire(corpus / "wire.jsonl", 10)
+    reindex([corpus], tmp_path / "ix")  # in this process
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_PARAGRAPHS", 1)
+    write_wire(corpus / "wire.jsonl", 4, word="coffee")  # 4 changed, 6 gone
+    report = reindex([corpus], tmp_path / "ix")
+    assert (report.updated, report.removed, report.paragraphs) == (4, 6, 8)
+    assert store.current_generation(tmp_path / "ix").info()["paragraphs"] == 8
+    assert answers(tmp_path / "ix", "cocoa") == [0]
+    assert len(answers(tmp_path / "ix", "coffee")) == 5
+
+
+def test_a_failing_child_is_an_error_with_its_reason(tmp_path, child_always):
+    writer = parallel.ParagraphWriter(tmp_path / "missing", create=False, limitmb=32)
+    writer.add("x", ["some text"])  # starts the child, which cannot open the index
+    with pytest.raises(RuntimeError, match="paragraph index writer failed: .*missing"):
+        writer.commit()
+    assert writer.process is None
