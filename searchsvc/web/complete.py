@@ -23,7 +23,8 @@ blueprint = Blueprint("complete", __name__)
 
 MAX_COMPLETE_LENGTH = 200  # characters; a box being typed in, not a pasted document
 WORDS, HEADLINES = 5, 5
-MIN_PREFIX = 3  # shorter prefixes expand to too many index terms to be fast
+MIN_PREFIX = 3  # without the vocabulary, shorter prefixes expand to too many terms
+COMPLETIONS_SEARCHED = 8  # completions of the last word looked for in headlines
 _LAST = re.compile(r"(?:^|\s)([^\W\d_]+)$")
 
 
@@ -44,19 +45,19 @@ def complete():
     vocabulary = vocabulary_for(searcher)
     if vocabulary is not None:
         answer["words"] = [head + word for word in vocabulary.completions(prefix, WORDS)]
-    if len(prefix) >= MIN_PREFIX:
-        answer["headlines"] = _headlines(searcher, head, prefix)
+    # With the vocabulary the last word is a few likely completions, cheap from two letters.
+    if len(prefix) >= (2 if vocabulary is not None else MIN_PREFIX):
+        answer["headlines"] = _headlines(searcher, head, prefix, vocabulary)
     return jsonify(answer)
 
 
-def _headlines(searcher, head: str, prefix: str) -> list[dict]:
+def _headlines(searcher, head: str, prefix: str, vocabulary) -> list[dict]:
     analyzer = searcher.schema["title"].analyzer
     found: list[dict] = []
     seen: set[str] = set()
     for field in ("title", "body"):
         words = [Q.Term(field, token.text) for token in analyzer(head)]
-        stems = {prefix, *(token.text for token in analyzer(prefix))}
-        last = Q.Or([Q.Prefix(field, stem) for stem in sorted(stems)])
+        last = _last_word(field, prefix, vocabulary, analyzer)
         results = searcher.search(Q.And([*words, last]), limit=HEADLINES)
         for hit in results:
             record = json.loads(hit["record"])
@@ -68,3 +69,21 @@ def _headlines(searcher, head: str, prefix: str) -> list[dict]:
         if len(found) >= HEADLINES:
             break
     return found[:HEADLINES]
+
+
+def _last_word(field: str, prefix: str, vocabulary, analyzer) -> Q.Query:
+    """The word being typed: its likeliest completions from the vocabulary (so "pri"
+    means price or prime, not a ticker "PRI"), else any indexed term it starts."""
+    words = vocabulary.completions(prefix, COMPLETIONS_SEARCHED) if vocabulary else []
+    if not words:
+        return Q.Prefix(field, prefix)
+    # Commoner completions weigh more: "oil pri" is about prices before private placements.
+    top = vocabulary.counts[words[0]]
+    boosts: dict[str, float] = {}
+    for word in words:
+        weight = (vocabulary.counts[word] / top) ** 0.5
+        for token in analyzer(word):
+            boosts[token.text] = max(boosts.get(token.text, 0.0), weight)
+    if not boosts:
+        return Q.Prefix(field, prefix)
+    return Q.Or([Q.Term(field, stem, boost=boost) for stem, boost in sorted(boosts.items())])
