@@ -112,9 +112,9 @@ class Server:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
+                if requests.get(self.base + "/healthz", timeout=10).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still opening the index
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()

@@ -19,7 +19,7 @@ from searchsvc.search import SearchRequest, search
 from searchsvc.snapshot import IndexHandle
 
 pytestmark = pytest.mark.slow
-HOLD_SECONDS = 4.0
+HOLD_SECONDS = 15.0  # long enough for two more CLI runs to start and stop
 
 
 def _marker_ids(index) -> set[str]:
@@ -42,6 +42,15 @@ def test_second_writer_stops_or_waits(tmp_path):
         "SEARCHSVC_PAUSE_SECONDS": str(HOLD_SECONDS),
     }
     first = start_cli(*args, env=env)
+    try:
+        _race(first, marker, args, ids, index)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.communicate(timeout=30)
+
+
+def _race(first, marker, args, ids, index) -> None:
     wait_for_file(marker, first)
     started = time.monotonic()
 
