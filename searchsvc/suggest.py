@@ -22,6 +22,7 @@ from searchsvc.analysis import STOP_WORDS
 
 WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 MAX_WORDS = 300_000  # most distinct words kept, by frequency: bounds memory on huge corpora
+MAX_WORD = 24  # longer "words" are not corrected: candidates grow with the square of length
 MIN_SUGGESTED_COUNT = 2  # a correction must occur at least this often in the archive
 SYNC_BUILD_ARTICLES = 1_000  # up to ~0.2 s built in the request; larger ones in a thread
 _QUERY_TOKEN = re.compile(r'"[^"]*"?|\S+')
@@ -56,7 +57,7 @@ class Vocabulary:
     def correct(self, word: str) -> str | None:
         """A likelier spelling of `word` from the vocabulary, or None to keep it."""
         word = word.lower()
-        if len(word) < 4 or word in STOP_WORDS or not WORD.fullmatch(word):
+        if not 4 <= len(word) <= MAX_WORD or word in STOP_WORDS or not WORD.fullmatch(word):
             return None
         seen = self.counts.get(word, 0)
         max_distance = 1 if len(word) <= 5 else 2

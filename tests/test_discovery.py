@@ -241,3 +241,11 @@ def test_facets_and_vocabulary_follow_a_reindex(tmp_path):
     assert "ap" not in {f["value"] for f in after["source"]}
     assert sum(b["count"] for b in after["date"]["buckets"]) == 16
     assert client.get("/api/search?q=zanzibsr").get_json()["suggestion"] == "zanzibar"
+
+
+def test_long_words_are_not_corrected_quickly():
+    import time
+
+    started = time.perf_counter()
+    assert suggest_query("parliament" * 100 + " x" * 400, VOCAB) is None
+    assert time.perf_counter() - started < 0.5
