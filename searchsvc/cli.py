@@ -152,6 +152,8 @@ def search_command(query, index, page, size, since, until, source, sort, as_json
 def _print_result(result) -> None:
     plus = "" if result.total_exact else "+"
     click.echo(f"{result.total:,}{plus} articles for {result.query!r} ({result.took_ms:.0f} ms)")
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}")
     first = (result.page - 1) * result.size
     for number, hit in enumerate(result.hits, start=first + 1):
         click.echo()

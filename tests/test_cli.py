@@ -140,3 +140,9 @@ def test_serve_builds_a_missing_index_and_answers_over_http(corpus_dir, tmp_path
         server.terminate()
         output = server.communicate(timeout=15)[0].decode()
     assert "building it from the corpus first" in output
+
+
+def test_search_offers_a_correction(runner, index_dir):
+    result = runner.invoke(main, ["search", "cocao", "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Did you mean: cocoa" in result.output
