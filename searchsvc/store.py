@@ -182,6 +182,10 @@ def write_json(path: Path, data: dict) -> None:
 def swap_in(index_dir: Path, generation: Generation) -> None:
     """Make `generation` the one readers open, atomically, then drop old ones."""
     _fsync_tree(generation.path)
+    try:
+        previous = (index_dir / POINTER).read_text("utf-8").strip()
+    except FileNotFoundError:
+        previous = None
     with tempfile.NamedTemporaryFile("w", dir=index_dir, prefix=".pointer-", delete=False) as f:
         f.write(generation.name + "\n")
         f.flush()
@@ -190,13 +194,18 @@ def swap_in(index_dir: Path, generation: Generation) -> None:
     os.replace(f.name, index_dir / POINTER)
     _fsync_dir(index_dir)
     checkpoint("swapped")
-    remove_stale(index_dir, keep=generation.name)
+    remove_stale(index_dir, keep=generation.name, previous=previous)
 
 
-def remove_stale(index_dir: Path, keep: str | None) -> None:
-    """Delete orphan generations and leftovers; call only while holding the lock."""
+def remove_stale(index_dir: Path, keep: str | None, previous: str | None = None) -> None:
+    """Delete orphan generations and leftovers; call only while holding the lock.
+
+    Kept: `keep`, the one it replaced (`previous`: servers may be mid-request on
+    it, even when killed runs left complete but never-served generations since),
+    and the newest KEEP_PREVIOUS older complete ones.
+    """
     generations = sorted(p for p in index_dir.glob(PREFIX + "*") if p.is_dir())
-    live = [p for p in generations if p.name == keep]
+    live = [p for p in generations if p.name in (keep, previous)]
     older = [p for p in generations if keep is None or p.name < keep]
     survivors = {p.name for p in live + older[-KEEP_PREVIOUS:] if (p / "info.json").exists()}
     for path in generations:
