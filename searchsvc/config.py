@@ -97,7 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "rank_lead_weight",
-        0.5,
+        1.0,
         "Extra credit for a query word found in the lead, relative to its BM25 weight.",
         _non_negative_float,
     ),

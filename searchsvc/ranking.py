@@ -29,7 +29,7 @@ class RankingSettings:
     body_b: float = 0.75
     title_b: float = 0.75
     lead_words: int = 30  # body positions that count as the lead; 0 turns lead credit off
-    lead_weight: float = 0.5  # lead credit, relative to a term's BM25 weight
+    lead_weight: float = 1.0  # lead credit, relative to a term's BM25 weight
     coordination: float = 0.0  # exponent on the share of query words matched; 0 = off
     proximity_boost: float = 0.0  # weight of near-phrase clauses; 0 = off
     proximity_slop: int = 3  # how far apart neighbouring words may be
