@@ -34,6 +34,11 @@ def test_question_words_leave_the_any_word_part(reader):
     assert {leaf.text for leaf in leaves(query)} == {"oil", "minist", "say", "price"}
 
 
+def test_words_that_carry_meaning_in_news_are_not_pruned(reader):
+    query = parsed("Will the US raise rates in May?", reader).article_query
+    assert {leaf.text for leaf in leaves(query)} == {"will", "us", "rais", "rate", "may"}
+
+
 def test_only_stopwords_are_kept_when_nothing_else_is_left(reader):
     query = parsed("what is it", reader).article_query
     assert {leaf.text for leaf in leaves(query)} == {"what", "is", "it"}
