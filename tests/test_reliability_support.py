@@ -7,6 +7,7 @@ real kill and a request is a real HTTP request.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import random
@@ -26,6 +27,12 @@ FILLER_WORDS = (
     "policy budget tax union strike talks deal plan crop harvest weather storm port ship "
     "cargo steel coal gold currency dollar yen index stock bond yield inflation demand"
 ).split()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, so a killed run leaks no server."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -83,6 +90,7 @@ def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=_die_with_parent,
     )
 
 
@@ -108,6 +116,7 @@ class Server:
              "--corpus", str(corpus), "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(workers), "--threads", "4"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
