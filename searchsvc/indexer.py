@@ -25,7 +25,7 @@ from searchsvc.parallel import ParagraphWriter
 from searchsvc.schema import article_document, article_schema, paragraph_schema
 
 MANIFEST_VERSION = 1
-WRITER_MEMORY_MB = 256
+WRITER_MEMORY_MB = 128  # per writer; two writers run at once on big builds
 
 
 @dataclass

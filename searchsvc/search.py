@@ -15,6 +15,7 @@ from urllib.parse import quote
 from whoosh import query as Q
 
 from searchsvc import discovery
+from searchsvc.filtercache import cached_ranges
 from searchsvc.querying import parse
 from searchsvc.schema import record_to_article
 from searchsvc.snapshot import IndexSnapshot
@@ -74,7 +75,8 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
     started = time.perf_counter()
     article_searcher, paragraph_searcher = snapshot.searchers()
     parsed = parse(request.q, snapshot.parser, article_searcher.reader())
-    query = _with_filters(parsed.article_query, request)
+    # Date ranges come from a per-reader cache of their documents (same scores).
+    query = cached_ranges(_with_filters(parsed.article_query, request))
 
     window = request.page * request.size
     by_date = request.sort == "date" or parsed.match_all

@@ -66,3 +66,20 @@ def test_a_failing_child_is_an_error_with_its_reason(tmp_path, child_always):
     with pytest.raises(RuntimeError, match="paragraph index writer failed: .*missing"):
         writer.commit()
     assert writer.process is None
+
+
+def test_cached_date_ranges_score_and_filter_like_whoosh(index_dir):
+    from whoosh import query as Q
+
+    from searchsvc.filtercache import cached_ranges
+
+    snapshot = IndexHandle(index_dir).snapshot()
+    searcher, _ = snapshot.searchers()
+    for text in ("police date:2017-03", "date:[2017-01 to 2017-12] OR cup", "rovers"):
+        query = snapshot.parser.parse(text)
+        plain = [(h["id"], h.score) for h in searcher.search(query, limit=None)]
+        assert plain, text
+        for _ in range(2):  # computed, then from the cache
+            cached = searcher.search(cached_ranges(query), limit=None)
+            assert [(h["id"], h.score) for h in cached] == plain
+    assert "CachedDateRange" in repr(cached_ranges(Q.DateRange("date", None, None)))
