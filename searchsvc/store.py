@@ -20,12 +20,15 @@ signal or hold the lock for a known time. Unset, it costs one dict lookup.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import pickle
 import secrets
 import shutil
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +46,10 @@ PAUSE_SECONDS = 120
 
 class IndexMissing(Exception):
     """There is no built index in the directory."""
+
+
+class IndexIncompatible(IndexMissing):
+    """The index was written by a version of searchsvc this one cannot read."""
 
 
 class ReindexBusy(Exception):
@@ -72,10 +79,26 @@ class Generation:
         return json.loads((self.path / "manifest.json").read_text("utf-8"))
 
     def open_indexes(self):
-        """(article index, paragraph index), opened for reading."""
-        return (
-            whoosh_index.open_dir(str(self.articles_dir)),
-            whoosh_index.open_dir(str(self.paragraphs_dir)),
+        """(article index, paragraph index), opened for reading.
+
+        Whoosh unpickles the schema, analyzer included, on opening; an index
+        written with analysis classes this version no longer has cannot be read.
+        """
+        # Whoosh leaves its table-of-contents file open when unpickling fails; the
+        # file is freed with the traceback, and is not worth a warning then.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return (
+                    whoosh_index.open_dir(str(self.articles_dir)),
+                    whoosh_index.open_dir(str(self.paragraphs_dir)),
+                )
+            except (AttributeError, ImportError, pickle.UnpicklingError, EOFError) as error:
+                reason = str(error)
+            gc.collect()
+        raise IndexIncompatible(
+            f"the index in {self.path.parent} was built by another version of searchsvc "
+            f"({reason}); rebuild it with `searchsvc reindex --full`"
         )
 
 

@@ -63,3 +63,24 @@ def test_second_writer_is_refused_while_the_lock_is_held(index_dir, corpus_dir):
         with pytest.raises(store.ReindexBusy, match="another reindex is running"):
             reindex([corpus_dir], index_dir, lock_timeout=0.2)
     assert reindex([corpus_dir], index_dir).generation is None  # lock released
+
+
+def test_index_from_an_incompatible_version_is_a_clear_error(index_dir):
+    generation = store.current_generation(index_dir)
+    for toc in generation.path.glob("*/_MAIN_*.toc"):
+        data = toc.read_bytes()
+        toc.write_bytes(data.replace(b"NltkTokenizer", b"GoneTokenizer"))
+    with pytest.raises(store.IndexIncompatible, match="reindex --full"):
+        IndexHandle(index_dir).snapshot()
+
+
+def test_incompatible_index_is_a_503_that_says_what_to_do(index_dir):
+    from searchsvc import create_app
+
+    generation = store.current_generation(index_dir)
+    for toc in generation.path.glob("*/_MAIN_*.toc"):
+        toc.write_bytes(toc.read_bytes().replace(b"NltkTokenizer", b"GoneTokenizer"))
+    response = create_app({"index": index_dir}).test_client().get("/api/search?q=x")
+    assert response.status_code == 503
+    error = response.get_json()["error"]
+    assert error["code"] == "index_incompatible" and "reindex --full" in error["message"]

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from searchsvc.params import ParameterError
 from searchsvc.querying import QueryError
-from searchsvc.store import IndexMissing
+from searchsvc.store import IndexIncompatible, IndexMissing
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -58,6 +58,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(IndexMissing)
     def no_index(error: IndexMissing):
+        if isinstance(error, IndexIncompatible):
+            return _respond(503, "index_incompatible", str(error))
         return _respond(503, "no_index", "the index is not built yet; run `searchsvc reindex`")
 
     @app.errorhandler(HTTPException)
