@@ -19,7 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["SEARCHSVC"] = settings
     app.config["JSON_SORT_KEYS"] = False
-    app.extensions["searchsvc.index"] = IndexHandle(settings.index, settings.title_boost)
+    app.extensions["searchsvc.index"] = IndexHandle.for_config(settings)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
     app.register_blueprint(feeds.blueprint)

@@ -138,7 +138,7 @@ def search_command(query, index, page, size, since, until, source, sort, as_json
             "source": source, "sort": sort}  # fmt: skip
     try:
         request = search_request(args, config)
-        snapshot = IndexHandle(config.index, config.title_boost).snapshot()
+        snapshot = IndexHandle.for_config(config).snapshot()
         result = search(snapshot, request, config.max_result_window)
     except (ParameterError, QueryError, store.IndexMissing) as error:
         raise click.ClickException(str(error)) from None

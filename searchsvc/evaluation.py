@@ -213,15 +213,13 @@ def eval_command(queries_path, qrels_path, index, run_path, depth, per_query):
     """
     from searchsvc import store
     from searchsvc.config import load_config
-    from searchsvc.ranking import RankingSettings
     from searchsvc.snapshot import IndexHandle
 
     try:
         config = load_config({"index": index})
         queries = read_queries(queries_path)
         qrels = read_qrels(qrels_path)
-        ranking = RankingSettings.from_config(config)
-        snapshot = IndexHandle(config.index, config.title_boost, ranking).snapshot()
+        snapshot = IndexHandle.for_config(config).snapshot()
         result = evaluate(snapshot, queries, qrels, depth, config.max_result_window, run_path)
     except (EvalInputError, ValueError, OSError, store.IndexMissing) as error:
         raise click.ClickException(str(error)) from None

@@ -55,6 +55,11 @@ class IndexHandle:
         self._snapshot: IndexSnapshot | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_config(cls, config) -> IndexHandle:
+        """The handle every reader uses: index directory, headline boost and ranking knobs."""
+        return cls(config.index, config.title_boost, RankingSettings.from_config(config))
+
     def snapshot(self) -> IndexSnapshot:
         """The current generation; raises store.IndexMissing when there is none."""
         state = store.pointer_state(self.index_dir)

@@ -201,3 +201,10 @@ def test_no_index_is_503_not_500(tmp_path):
     response = client.get("/api/search?q=x")
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "no_index"
+
+
+def test_ranking_settings_passed_to_the_app_are_used(index_dir):
+    from searchsvc import create_app
+
+    handle = create_app({"index": index_dir, "rank_lead_words": 0}).extensions["searchsvc.index"]
+    assert handle.ranking.lead_words == 0
