@@ -28,6 +28,7 @@ _NLTK_FLAGS = regex.UNICODE | regex.MULTILINE | regex.DOTALL
 TERM_CACHE_SIZE = 200_000  # distinct raw words remembered; Reuters has about 60,000
 
 _snowball = None  # NLTK's English Snowball stemmer, loaded on first use
+_TERMS: dict[str, str] = {}  # raw word -> term, shared by every FoldStemFilter
 
 # Function words dropped from the any-word part of a query (never from phrases,
 # never at index time). Whoosh's list plus question words, so that a verbose
@@ -130,7 +131,7 @@ class FoldStemFilter(Filter):
 
     def __init__(self, cachesize: int = TERM_CACHE_SIZE):
         self.cachesize = cachesize
-        self._cache: dict[str, str] = {}
+        self._cache = _TERMS  # one table for the process: the index's words warm queries
 
     def __getstate__(self) -> dict[str, Any]:
         return {"cachesize": self.cachesize}
@@ -176,6 +177,18 @@ def stop_stems() -> frozenset[str]:
 
 _spans_tokenizer = NltkTokenizer()
 _spans_filter = FoldStemFilter()
+
+
+def term_table() -> dict[str, str]:
+    """The raw word -> term table this process has built (to save beside an index)."""
+    return _TERMS
+
+
+def load_term_table(table: dict[str, str]) -> None:
+    """Add a saved table, so a fresh process need not stem the corpus's words again."""
+    room = TERM_CACHE_SIZE - len(_TERMS)
+    if room > 0:
+        _TERMS.update(table if len(table) <= room else dict(list(table.items())[:room]))
 
 
 def term_spans(text: str) -> list[tuple[str, int, int]]:

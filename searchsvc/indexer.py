@@ -10,6 +10,8 @@ that breaks never takes already-indexed articles down with it.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,12 +21,14 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from searchsvc import store
+from searchsvc.analysis import term_table
 from searchsvc.articles import Article
 from searchsvc.corpus import CorpusFile, Problem, discover, read_file
 from searchsvc.parallel import ParagraphWriter
 from searchsvc.schema import article_document, article_schema, paragraph_schema
 
 MANIFEST_VERSION = 1
+TERMS_FILE = "terms.json"
 WRITER_MEMORY_MB = 128  # per writer; two writers run at once on big builds
 
 
@@ -234,9 +238,35 @@ class _Run:
             "paragraphs": self.paragraph_count,
             "built_at": built_at,
         }
+        _save_terms(self.generation.path, self.base)
         store.write_json(self.generation.path / "info.json", info)
         store.swap_in(self.index_dir, self.generation)
         self.report.generation = self.generation.name
+
+
+def _save_terms(path: Path, base: store.Generation | None) -> None:
+    """Save the raw word -> term table beside the index; query-time snippets load it.
+
+    Stemming is the slow part of analysis; a server that starts with the
+    corpus's words already stemmed answers its first queries as fast as later
+    ones. An incremental run adds its words to the previous generation's table.
+    """
+    table = {}
+    if base is not None:
+        table = load_terms(base.path)
+    table.update(term_table())
+    partial = path / (TERMS_FILE + ".partial")
+    partial.write_text(json.dumps(table, ensure_ascii=False), "utf-8")
+    os.replace(partial, path / TERMS_FILE)
+
+
+def load_terms(path: Path) -> dict[str, str]:
+    """The table saved in a generation directory; empty when missing or unreadable."""
+    try:
+        table = json.loads((path / TERMS_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return table if isinstance(table, dict) else {}
 
 
 def _file_hash(path: Path) -> str:

@@ -15,7 +15,9 @@ from urllib.parse import quote
 from whoosh import query as Q
 
 from searchsvc import discovery
+from searchsvc.analysis import load_term_table
 from searchsvc.filtercache import cached_ranges
+from searchsvc.indexer import load_terms
 from searchsvc.querying import parse
 from searchsvc.schema import record_to_article
 from searchsvc.snapshot import IndexSnapshot
@@ -74,6 +76,7 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
     """Run `request`; raises querying.QueryError for a query that means nothing."""
     started = time.perf_counter()
     article_searcher, paragraph_searcher = snapshot.searchers()
+    _warm_terms(snapshot)
     parsed = parse(request.q, snapshot.parser, article_searcher.reader())
     # Date ranges come from a per-reader cache of their documents (same scores).
     query = cached_ranges(_with_filters(parsed.article_query, request))
@@ -119,6 +122,17 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
     discovery.enrich_result(article_searcher, query, parsed, request, result)
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
+
+
+_warmed: set = set()
+
+
+def _warm_terms(snapshot: IndexSnapshot) -> None:
+    """Load the generation's stemmed-word table once per process (see indexer._save_terms)."""
+    path = snapshot.generation.path
+    if path not in _warmed:
+        _warmed.add(path)
+        load_term_table(load_terms(path))
 
 
 def _with_filters(query: Q.Query, request: SearchRequest) -> Q.Query:
