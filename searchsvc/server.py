@@ -19,6 +19,10 @@ class _Gunicorn(BaseApplication):
             # Threads keep connections alive between requests; sync workers would not.
             "worker_class": "gthread",
             "keepalive": 5,
+            # gunicorn's longest request line (8,190 bytes at most) is too short for a
+            # full-length query in a non-Latin script once %-escaped (1,000 emoji are
+            # 12,000 bytes); the app itself refuses queries past max_query_length.
+            "limit_request_line": 0,
             "timeout": 60,
             "graceful_timeout": 10,
             "accesslog": "-",

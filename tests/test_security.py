@@ -228,11 +228,6 @@ def test_live_server_paths_and_long_queries(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="gunicorn's limit_request_line (4094 bytes) refuses a 1,000-character query "
-    "in a non-Latin script once %-escaped; server.py should raise it (see report)",
-)
 def test_live_server_takes_a_full_length_query_in_any_script(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
