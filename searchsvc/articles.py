@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 DERIVED_TITLE_CHARS = 90
 
@@ -19,9 +19,17 @@ _ABBREVIATIONS = {
     "u.n", "e.g", "i.e", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
     "sept", "oct", "nov", "dec", "mln", "bln", "dlrs", "pct",
 }  # fmt: skip
-_punkt_parameters = PunktParameters()
-_punkt_parameters.abbrev_types = set(_ABBREVIATIONS)
-_sentences = PunktSentenceTokenizer(_punkt_parameters)
+
+
+@functools.cache
+def _sentence_splitter():
+    """Punkt, untrained but for the abbreviations; imported on first use (it is slow to load)."""
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    parameters = PunktParameters()
+    parameters.abbrev_types = set(_ABBREVIATIONS)
+    return PunktSentenceTokenizer(parameters)
+
 
 _BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n\s*")
 _SPACES = re.compile(r"\s+")
@@ -72,7 +80,7 @@ def derive_title(paragraphs: list[str]) -> str:
     if not paragraphs:
         return ""
     lead = paragraphs[0]
-    first = _sentences.tokenize(lead)[0] if lead else lead
+    first = _sentence_splitter().tokenize(lead)[0] if lead else lead
     if len(first) <= DERIVED_TITLE_CHARS:
         return first
     cut = first[:DERIVED_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:-–— ")
