@@ -9,7 +9,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-
 DERIVED_TITLE_CHARS = 90
 
 # Punkt with no training data splits after these; they are common in news copy.
