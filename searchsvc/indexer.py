@@ -79,14 +79,28 @@ def reindex(
     if missing:
         raise FileNotFoundError(f"corpus not found: {', '.join(missing)}")
     with store.writer_lock(index_dir, lock_timeout):
-        try:
-            base = None if full else store.current_generation(index_dir)
-        except store.IndexMissing:
-            base = None
+        base, unreadable = _base_generation(index_dir, full)
         run = _Run(index_dir, base, progress or (lambda _n: None))
+        if unreadable:
+            run.report.problems.append(Problem(str(index_dir), unreadable, skipped=False))
         report = run.execute(roots)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _base_generation(index_dir: Path, full: bool) -> tuple[store.Generation | None, str]:
+    """The generation an incremental run starts from, or None for a full build (and why)."""
+    if full:
+        return None, ""
+    try:
+        base = store.current_generation(index_dir)
+        for index in base.open_indexes():
+            index.close()
+    except store.IndexIncompatible:
+        return None, "the index was written by another version of searchsvc; rebuilt in full"
+    except store.IndexMissing:
+        return None, ""
+    return base, ""
 
 
 class _Run:

@@ -124,3 +124,13 @@ def test_stored_article_round_trips(index_dir):
     assert article.title == "Cocoa prices rise on drought fears"
     assert article.extra == {"topics": ["cocoa"]}
     assert article.paragraphs[1].startswith("Traders said")
+
+
+def test_an_index_from_an_incompatible_version_is_rebuilt_in_full(index_dir, corpus_dir):
+    for toc in store.current_generation(index_dir).path.glob("*/_MAIN_*.toc"):
+        toc.write_bytes(toc.read_bytes().replace(b"NltkTokenizer", b"GoneTokenizer"))
+    (corpus_dir / "new.txt").write_text("Volcano erupts\n\nLava reached the sea.\n")
+    report = reindex([corpus_dir], index_dir)
+    assert report.added == 6 and not report.skipped
+    assert "another version of searchsvc; rebuilt in full" in report.problems[0].reason
+    assert ids_for(index_dir, "lava") == {"new"}
