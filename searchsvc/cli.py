@@ -159,7 +159,8 @@ def _print_result(result) -> None:
         click.echo()
         click.echo(click.style(f"{number}. {hit.title}", bold=True) + f"  [{hit.id}]")
         meta = [m for m in (hit.date and hit.date[:10], hit.source) if m]
-        click.echo("   " + " · ".join(meta + [f"score {hit.score:g}"]))
+        score = [] if hit.score is None else [f"score {hit.score:g}"]
+        click.echo("   " + " · ".join(meta + score))
         for snippet in hit.snippets:
             click.echo("   " + _terminal_text(snippet))
 

@@ -36,6 +36,17 @@ def _non_negative_int(value: Any) -> int:
     return number
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -118,6 +129,13 @@ SETTINGS: tuple[Setting, ...] = (
         3,
         "How many words apart neighbouring query words may be for the proximity boost.",
         _positive_int,
+    ),
+    Setting(
+        "rank_typo_tolerance",
+        True,
+        "Also find misspelled words' corrections and the last word as a prefix, ranked "
+        "below exact matches (true/false).",
+        _boolean,
     ),
 )
 

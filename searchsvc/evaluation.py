@@ -106,7 +106,8 @@ def run_queries(
             failed[qid] = str(error)
             run[qid] = []
             continue
-        run[qid] = [(hit.id, hit.score) for hit in result.hits]
+        # An empty query is listed newest first, with no relevance score.
+        run[qid] = [(hit.id, hit.score or 0.0) for hit in result.hits]
     return run, failed
 
 

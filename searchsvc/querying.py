@@ -86,10 +86,10 @@ def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
             raise
         raise QueryError(f"a date in the query is not a date: {error}") from None
     parsed = _refine(parsed, getattr(parser, "ranking", None) or RankingSettings())
-    return ParsedQuery(text, parsed, _text_terms(parsed, reader), match_all=False)
+    return ParsedQuery(text, parsed, text_terms(parsed, reader), match_all=False)
 
 
-def _text_terms(query: Q.Query, reader) -> frozenset[str]:
+def text_terms(query: Q.Query, reader) -> frozenset[str]:
     """The words of the query (wildcards expanded) that occur in the headline or body.
 
     Query.existing_terms() is not used: in whoosh3 3.54 its loop variable

@@ -33,6 +33,7 @@ class RankingSettings:
     coordination: float = 0.0  # exponent on the share of query words matched; 0 = off
     proximity_boost: float = 0.0  # weight of near-phrase clauses; 0 = off
     proximity_slop: int = 3  # how far apart neighbouring words may be
+    typo_tolerance: bool = True  # corrections and last-word prefixes, as low-weight clauses
 
     @classmethod
     def from_config(cls, config) -> RankingSettings:

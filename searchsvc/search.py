@@ -7,18 +7,18 @@ render what it returns.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from datetime import time as day_time
 from urllib.parse import quote
 
 from whoosh import query as Q
 
-from searchsvc import discovery
+from searchsvc import discovery, suggest
 from searchsvc.analysis import load_term_table
 from searchsvc.filtercache import cached_ranges
 from searchsvc.indexer import load_terms
-from searchsvc.querying import parse
+from searchsvc.querying import ParsedQuery, parse, text_terms
 from searchsvc.schema import record_to_article
 from searchsvc.snapshot import IndexSnapshot
 from searchsvc.snippets import LEAD_CHARS, ParagraphStats, mark_terms, paragraph_snippets
@@ -46,7 +46,7 @@ class Hit:
     title_derived: bool
     date: str | None
     source: str | None
-    score: float
+    score: float | None  # None when sorted by date: then there is no relevance score
     snippets: list[str]
     url: str  # the article's page here
     source_url: str | None  # the original's address, when the corpus gave one
@@ -62,6 +62,7 @@ class SearchResult:
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     suggestion: str | None = None  # a corrected query, when the words look misspelled
+    corrected: bool = False  # no word as typed is in the archive; hits come from corrections
     facets: dict = field(default_factory=dict)  # counts by source, topic and date
 
     def to_dict(self) -> dict:
@@ -77,7 +78,11 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
     started = time.perf_counter()
     article_searcher, paragraph_searcher = snapshot.searchers()
     _warm_terms(snapshot)
-    parsed = parse(request.q, snapshot.parser, article_searcher.reader())
+    parsed = typed = parse(request.q, snapshot.parser, article_searcher.reader())
+    if snapshot.ranking.typo_tolerance:
+        parsed = _tolerate_typos(typed, article_searcher)
+    # None of the words as typed is in the archive: whatever is found, corrections found.
+    corrected = parsed is not typed and not typed.terms
     # Date ranges come from a per-reader cache of their documents (same scores).
     query = cached_ranges(_with_filters(parsed.article_query, request))
 
@@ -112,16 +117,30 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
                 title_derived=article.title_derived,
                 date=article.date,
                 source=article.source,
-                score=round(hit.score, 4) if hit.score is not None else 0.0,
+                score=None if by_date or hit.score is None else round(hit.score, 4),
                 snippets=snippets,
                 url=article_path(article.id),
                 source_url=article.url,
             )
         )
-    result = SearchResult(parsed.text, total, exact, request.page, request.size, 0.0, hits)
+    result = SearchResult(
+        parsed.text, total, exact, request.page, request.size, 0.0, hits, corrected=corrected
+    )
     discovery.enrich_result(article_searcher, query, parsed, request, result)
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
+
+
+def _tolerate_typos(parsed: ParsedQuery, searcher) -> ParsedQuery:
+    """Also match misspelled words' corrections and the last word as a prefix, ranked lower."""
+    if parsed.match_all:
+        return parsed
+    clauses = suggest.tolerant_clauses(parsed.text, searcher, suggest.vocabulary_for(searcher))
+    if not clauses:
+        return parsed
+    query = suggest.widen(parsed.article_query, clauses)
+    terms = parsed.terms.union(*(text_terms(clause, searcher.reader()) for clause in clauses))
+    return replace(parsed, article_query=query, terms=terms)
 
 
 _warmed: set = set()

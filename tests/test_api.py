@@ -208,3 +208,28 @@ def test_ranking_settings_passed_to_the_app_are_used(index_dir):
 
     handle = create_app({"index": index_dir, "rank_lead_words": 0}).extensions["searchsvc.index"]
     assert handle.ranking.lead_words == 0
+
+
+def test_typos_and_a_half_typed_last_word_still_find_articles(client):
+    _, body = get(client, "q=cocao+prices")
+    assert body["hits"][0]["id"] == "wire-1"
+    _, body = get(client, "q=interest+ra")
+    assert body["hits"][0]["id"] == "wire-2"
+
+
+def test_typo_tolerance_can_be_turned_off(index_dir):
+    from searchsvc import create_app
+
+    client = create_app({"index": index_dir, "rank_typo_tolerance": "false"}).test_client()
+    assert client.get("/api/search?q=cocao").get_json()["total"] == 0
+    assert client.get("/api/search?q=cocao").get_json()["suggestion"] == "cocoa"
+
+
+def test_date_sorted_hits_have_no_relevance_score(client):
+    _, body = get(client, "q=police&sort=date")
+    assert body["hits"] and all(hit["score"] is None for hit in body["hits"])
+
+
+def test_results_found_only_through_corrections_are_flagged(client):
+    assert get(client, "q=cocao")[1]["corrected"] is True
+    assert get(client, "q=cocoa")[1]["corrected"] is False

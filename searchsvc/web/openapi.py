@@ -44,7 +44,10 @@ _HIT = {
         "title_derived": {"type": "boolean", "description": "Headline taken from the lead."},
         "date": {**_NULLABLE_STRING, "description": "ISO 8601, as precise as the source."},
         "source": _NULLABLE_STRING,
-        "score": {"type": "number"},
+        "score": {
+            "type": ["number", "null"],
+            "description": "Relevance score; null when sorted by date.",
+        },
         "snippets": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
         "url": {"type": "string", "description": "The article's page on this server."},
         "source_url": {**_NULLABLE_STRING, "description": "The original's address, if known."},
@@ -63,6 +66,10 @@ _SEARCH_RESULT = {
         "took_ms": {"type": "number", "minimum": 0},
         "hits": {"type": "array", "items": _HIT},
         "suggestion": {**_NULLABLE_STRING, "description": "A corrected query, or null."},
+        "corrected": {
+            "type": "boolean",
+            "description": "No word as typed is in the archive: hits come from corrections.",
+        },
         "facets": {"type": "object", "description": "Counts by source, topic and date."},
     },
 }

@@ -29,7 +29,7 @@ def search_page():
     asked = any(args.get(name) for name in ("q", "since", "until", "source"))
     result = search(current, search_args, config.max_result_window) if asked else None
     fallback = None
-    if result is not None and result.total == 0 and search_args.page == 1:
+    if result is not None and (result.total == 0 or result.corrected) and search_args.page == 1:
         fallback = _fallback(current, search_args, result, config)
     shown = fallback or result
     # Links (pages, facets, bars) continue the search whose results are shown.
