@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint benchmark clean
+.PHONY: serve test benchmark clean
 
 $(BIN)/searchsvc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,7 @@ test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest
 
 benchmark: $(BIN)/searchsvc
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 clean:
