@@ -233,7 +233,13 @@ def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list
         if token in _OPERATORS or token.startswith(('"', "-", "+")) or ":" in token:
             continue
         core = re.fullmatch(r"\W*([^\W\d_]+)\W*", token)
-        if core and "*" not in token:
+        # A word the archive knows well is searched as typed: widening it to a commoner
+        # neighbour would cost a long posting list for little (questions ran 1.6x slower).
+        if (
+            core
+            and "*" not in token
+            and vocabulary.counts.get(core.group(1).lower(), 0) < PREFIX_KNOWN_COUNT
+        ):
             fixed = vocabulary.correct(core.group(1))
             if fixed:
                 words[fixed] = max(words.get(fixed, 0.0), TYPO_BOOST)
