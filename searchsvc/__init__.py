@@ -18,7 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_config(config)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["SEARCHSVC"] = settings
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # keys in the order the result declares them
     app.extensions["searchsvc.index"] = IndexHandle.for_config(settings)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
