@@ -27,6 +27,7 @@ class _Gunicorn(BaseApplication):
             "graceful_timeout": 10,
             "accesslog": "-",
             "errorlog": "-",
+            "post_worker_init": _warm_up,
         }
         for name, value in options.items():
             self.cfg.set(name, value)
@@ -35,6 +36,25 @@ class _Gunicorn(BaseApplication):
         from searchsvc import create_app
 
         return create_app(dict(self.searchsvc_config))
+
+
+def _warm_up(worker) -> None:
+    """Pay a worker's one-off costs before its first request, not during it.
+
+    Importing NLTK takes over a second (it imports SciPy when present), and
+    opening the index reads its schema and the stemmed-word table.
+    """
+    from searchsvc import search
+    from searchsvc.analysis import snowball_stem
+    from searchsvc.store import IndexMissing
+
+    snowball_stem("warm")
+    app = worker.wsgi
+    try:
+        snapshot = app.extensions["searchsvc.index"].snapshot()
+        search.search(snapshot, search.SearchRequest(q="warm", snippets=0), 10)
+    except IndexMissing:
+        pass  # served as 503 until an index exists
 
 
 def run_server(config) -> None:
