@@ -98,6 +98,17 @@ def client(app):
 
 
 @pytest.fixture
+def discovery_client(tmp_path: Path):
+    """A client over the discovery corpus: dated, several sources and topics, some typos."""
+    from discovery_corpus import build_discovery_index
+
+    corpus, index = build_discovery_index(tmp_path)
+    app = create_app({"index": index, "corpus": [corpus]})
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+@pytest.fixture
 def shared_dir() -> Path:
     """../shared beside the repository; tests that need it skip cleanly without it."""
     if not (SHARED / "corpora").is_dir():

@@ -2,77 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import write_corpus
+from discovery_corpus import SOURCES, build_discovery_index, discovery_records
 
 from searchsvc import create_app
 from searchsvc.facets import date_buckets
 from searchsvc.indexer import reindex
 from searchsvc.suggest import Vocabulary, edit_distance, suggest_query
-
-SOURCES = ("Reuters", "AP", "Gazette")
-PLACES = ("Houston", "Rotterdam", "Riyadh", "Caracas", "Lagos", "Aberdeen")
-
-
-def discovery_records() -> list[dict]:
-    """Dated, multi-source, multi-topic articles: 24 on oil over 1987, 4 on parliament."""
-    records = []
-    # Uneven over the year, as news is: every month has some, a few have many.
-    months = [1, 1, 1, 2, 3, 3, 4, 5, 5, 5, 5, 6, 7, 8, 8, 9, 10, 10, 11, 12, 12, 12, 12, 12]
-    for n in range(24):
-        place = PLACES[n % len(PLACES)]
-        records.append(
-            {
-                "id": f"oil-{n:02d}",
-                "title": f"Oil prices move in {place} trading, report {n}",
-                "date": f"1987-{months[n]:02d}-{n % 27 + 1:02d}",
-                "source": SOURCES[n % 3],
-                "topics": ["crude"] if n % 2 else ["crude", "ship"],
-                "body": f"Crude oil prices changed in {place} as traders watched government "
-                f"policy and tanker shipments.\n\nAnalysts in {place} expected the "
-                f"petroleum market to stay volatile, dealers said in report number {n}.",
-            }
-        )
-    for n, (title, body) in enumerate(
-        [
-            ("Parliament debates government budget", "Members of parliament debated the budget."),
-            ("Parliament votes on government policy", "The parliament vote on policy was close."),
-            (
-                "Government policy on parliament reform",
-                "Reform of parliament is government policy.",
-            ),
-            ("Cup final tickets sold out", "Football fans bought every ticket for the final."),
-        ]
-    ):
-        records.append(
-            {
-                "id": f"gov-{n}",
-                "title": title,
-                "date": f"1990-0{n + 1}-15",
-                "source": "Gazette",
-                "topics": ["politics"],
-                "body": body + "\n\nThe government said more would follow.",
-            }
-        )
-    return records
-
-
-def build_discovery_index(root: Path) -> tuple[Path, Path]:
-    corpus = write_corpus(root / "corpus", jsonl_records=discovery_records())
-    index = root / "index"
-    report = reindex([corpus], index)
-    assert not report.skipped, report.problems
-    return corpus, index
-
-
-@pytest.fixture
-def dclient(tmp_path):
-    corpus, index = build_discovery_index(tmp_path)
-    app = create_app({"index": index, "corpus": [corpus]})
-    app.config["TESTING"] = True
-    return app.test_client()
 
 
 @pytest.mark.parametrize(
@@ -131,10 +68,10 @@ def test_date_buckets_choose_interval_by_span():
     assert decades["interval"] == "decade" and decades["buckets"][-1]["value"] == "9990s"
 
 
-def test_api_suggestion_and_facets(dclient):
-    body = dclient.get("/api/search?q=parliment").get_json()
+def test_api_suggestion_and_facets(discovery_client):
+    body = discovery_client.get("/api/search?q=parliment").get_json()
     assert body["total"] > 0 and body["suggestion"] == "parliament"  # found through the correction
-    body = dclient.get("/api/search?q=oil+prices").get_json()
+    body = discovery_client.get("/api/search?q=oil+prices").get_json()
     assert body["suggestion"] is None
     assert body["total"] == 24
     facets = body["facets"]
@@ -149,18 +86,18 @@ def test_api_suggestion_and_facets(dclient):
     assert sum(b["count"] for b in facets["date"]["buckets"]) == 24
 
 
-def test_facets_follow_the_filters(dclient):
-    body = dclient.get("/api/search?q=oil&source=ap&since=1987-06").get_json()
+def test_facets_follow_the_filters(discovery_client):
+    body = discovery_client.get("/api/search?q=oil&source=ap&since=1987-06").get_json()
     assert [f["value"] for f in body["facets"]["source"]] == ["ap"]
     buckets = body["facets"]["date"]["buckets"]
     assert all(b["since"] >= "1987-06-01" for b in buckets if b["count"])
-    topic = dclient.get("/api/search?q=oil+topic:ship").get_json()
+    topic = discovery_client.get("/api/search?q=oil+topic:ship").get_json()
     assert topic["total"] == 12
     assert {f["value"]: f["count"] for f in topic["facets"]["topic"]} == {"ship": 12, "crude": 12}
 
 
-def test_related_in_api(dclient):
-    body = dclient.get("/api/articles/gov-0").get_json()
+def test_related_in_api(discovery_client):
+    body = discovery_client.get("/api/articles/gov-0").get_json()
     related = [item["id"] for item in body["related"]]
     assert related and "gov-0" not in related
     assert set(related[:2]) == {"gov-1", "gov-2"}
@@ -168,21 +105,21 @@ def test_related_in_api(dclient):
     assert body["related"][0]["url"] == "/articles/" + related[0]
 
 
-def test_complete_endpoint(dclient):
-    body = dclient.get("/api/complete?q=parl").get_json()
+def test_complete_endpoint(discovery_client):
+    body = discovery_client.get("/api/complete?q=parl").get_json()
     assert body["words"][0] == "parliament"
     titles = [h["title"] for h in body["headlines"]]
     # Headline matches first, then articles with the word in their text.
     assert all("parliament" in t.lower() for t in titles[:3]) and len(titles) <= 5
-    body = dclient.get("/api/complete?q=government+pol").get_json()
+    body = discovery_client.get("/api/complete?q=government+pol").get_json()
     assert body["words"][0] == "government policy"
     assert any("policy" in h["title"].lower() for h in body["headlines"])
-    assert dclient.get("/api/complete?q=").get_json() == {
+    assert discovery_client.get("/api/complete?q=").get_json() == {
         "query": "",
         "words": [],
         "headlines": [],
     }
-    too_long = dclient.get("/api/complete?q=" + "a" * 201)
+    too_long = discovery_client.get("/api/complete?q=" + "a" * 201)
     assert too_long.status_code == 400
     assert too_long.get_json()["error"]["code"] == "query_too_long"
 

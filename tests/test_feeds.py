@@ -8,22 +8,13 @@ import json
 
 import feedparser
 import pytest
-from test_discovery import build_discovery_index
 
 from searchsvc import create_app
 from searchsvc.web import feeds
 
 
-@pytest.fixture
-def fclient(tmp_path):
-    corpus, index = build_discovery_index(tmp_path)
-    app = create_app({"index": index, "corpus": [corpus]})
-    app.config["TESTING"] = True
-    return app.test_client()
-
-
-def test_atom_feed_is_valid_and_newest_first(fclient):
-    response = fclient.get("/search.atom?q=oil&source=reuters")
+def test_atom_feed_is_valid_and_newest_first(discovery_client):
+    response = discovery_client.get("/search.atom?q=oil&source=reuters")
     assert response.status_code == 200
     assert response.mimetype == "application/atom+xml"
     feed = feedparser.parse(response.data)
@@ -40,16 +31,16 @@ def test_atom_feed_is_valid_and_newest_first(fclient):
     assert b"&lt;mark&gt;oil&lt;/mark&gt;" in response.data
 
 
-def test_atom_feed_caps_entries_and_handles_undated(fclient, monkeypatch):
+def test_atom_feed_caps_entries_and_handles_undated(discovery_client, monkeypatch):
     monkeypatch.setattr(feeds, "FEED_ENTRIES", 3)
-    feed = feedparser.parse(fclient.get("/search.atom?q=police").data)
+    feed = feedparser.parse(discovery_client.get("/search.atom?q=police").data)
     assert feed.bozo == 0 and 1 <= len(feed.entries) <= 3
-    everything = feedparser.parse(fclient.get("/search.atom").data)
+    everything = feedparser.parse(discovery_client.get("/search.atom").data)
     assert everything.bozo == 0 and len(everything.entries) == 3
 
 
-def test_csv_export(fclient):
-    response = fclient.get("/search.csv?q=oil&page=3&size=5")  # page and size are ignored
+def test_csv_export(discovery_client):
+    response = discovery_client.get("/search.csv?q=oil&page=3&size=5")  # page and size are ignored
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -59,9 +50,9 @@ def test_csv_export(fclient):
     assert all(row["url"].startswith("http://localhost/articles/") for row in rows)
 
 
-def test_jsonl_export_respects_limit_and_sort(fclient, monkeypatch):
+def test_jsonl_export_respects_limit_and_sort(discovery_client, monkeypatch):
     monkeypatch.setattr(feeds, "EXPORT_LIMIT", 5)
-    response = fclient.get("/search.jsonl?q=oil&sort=date")
+    response = discovery_client.get("/search.jsonl?q=oil&sort=date")
     lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
     assert len(lines) == 5 and response.headers["X-Total-Count"] == "24"
     dates = [line["date"] for line in lines]
@@ -85,5 +76,5 @@ def test_csv_cells_cannot_become_formulas(tmp_path):
 @pytest.mark.parametrize(
     "url", ["/search.csv?since=soon", "/search.jsonl?sort=best", "/search.atom?q=" + "x" * 1001]
 )
-def test_bad_parameters_are_400(fclient, url):
-    assert fclient.get(url).status_code == 400
+def test_bad_parameters_are_400(discovery_client, url):
+    assert discovery_client.get(url).status_code == 400

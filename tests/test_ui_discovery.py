@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from bs4 import BeautifulSoup
-from test_discovery import build_discovery_index
-
-from searchsvc import create_app
-
-
-@pytest.fixture
-def uclient(tmp_path):
-    corpus, index = build_discovery_index(tmp_path)
-    app = create_app({"index": index, "corpus": [corpus]})
-    app.config["TESTING"] = True
-    return app.test_client()
 
 
 def page(client, url: str) -> BeautifulSoup:
@@ -29,15 +17,15 @@ def params(href: str) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
 
 
-def test_no_inline_styles_or_scripts(uclient):
+def test_no_inline_styles_or_scripts(discovery_client):
     for url in ["/", "/search?q=oil", "/search?q=parliment", "/articles/gov-0", "/search?q=zzzz"]:
-        soup = page(uclient, url)
+        soup = page(discovery_client, url)
         assert not soup.find_all(style=True), url
         assert all(script.get("src") for script in soup.find_all("script")), url
 
 
-def test_fallback_results_are_labelled(uclient):
-    soup = page(uclient, "/search?q=parliment")
+def test_fallback_results_are_labelled(discovery_client):
+    soup = page(discovery_client, "/search?q=parliment")
     notice = soup.select_one(".notice.fallback")
     assert notice is not None
     assert "No articles found for parliment" in " ".join(notice.get_text().split())
@@ -47,31 +35,31 @@ def test_fallback_results_are_labelled(uclient):
     assert soup.select_one(".hit mark").get_text().lower() == "parliament"
 
 
-def test_did_you_mean_when_something_matched(uclient):
-    soup = page(uclient, "/search?q=oil+goverment")
+def test_did_you_mean_when_something_matched(discovery_client):
+    soup = page(discovery_client, "/search?q=oil+goverment")
     assert soup.select(".hit")  # "oil" found articles: no fallback
     assert soup.select_one(".notice.fallback") is None
     assert params(soup.select_one("a.suggestion")["href"])["q"] == "oil government"
 
 
-def test_last_word_as_prefix_when_nothing_matched(uclient):
-    soup = page(uclient, "/search?q=petrol")
+def test_last_word_as_prefix_when_nothing_matched(discovery_client):
+    soup = page(discovery_client, "/search?q=petrol")
     assert "petrol*" in soup.select_one(".notice.fallback").get_text()
     assert soup.select(".hit")
 
 
-def test_facets_are_links_that_combine(uclient):
-    soup = page(uclient, "/search?q=oil&since=1987-03")
+def test_facets_are_links_that_combine(discovery_client):
+    soup = page(discovery_client, "/search?q=oil&since=1987-03")
     source = soup.select_one('.facet a[href*="source=AP"]')
     assert source is not None
     chosen = params(source["href"])
     assert chosen == {"q": "oil", "since": "1987-03", "source": "AP"}
-    narrowed = page(uclient, source["href"])
+    narrowed = page(discovery_client, source["href"])
     assert narrowed.select_one(".facet a.active")["aria-current"] == "true"
     topic = next(a for a in narrowed.select(".facet a") if "ship" in a.get_text())
     both = params(topic["href"])
     assert both["q"] == "oil topic:ship" and both["source"] == "AP"
-    final = page(uclient, topic["href"])
+    final = page(discovery_client, topic["href"])
     hits = final.select(".hit")
     assert hits and all(h.select_one(".source").get_text() == "AP" for h in hits)
     chips = [a.get_text(" ", strip=True) for a in final.select(".chips a")]
@@ -81,21 +69,21 @@ def test_facets_are_links_that_combine(uclient):
     assert params(removal["href"])["q"] == "oil"
 
 
-def test_timeline_bars_narrow_the_dates(uclient):
-    soup = page(uclient, "/search?q=oil")
+def test_timeline_bars_narrow_the_dates(discovery_client):
+    soup = page(discovery_client, "/search?q=oil")
     svg = soup.select_one("svg.timeline")
     assert svg is not None and svg["role"] == "img" and "month" in svg["aria-label"]
     bars = svg.select("a.bucket")
     assert len(bars) == 12
     first = params(bars[0]["href"])
     assert first == {"q": "oil", "since": "1987-01-01", "until": "1987-01-31"}
-    narrowed = page(uclient, bars[0]["href"])
+    narrowed = page(discovery_client, bars[0]["href"])
     dates = [t["datetime"] for t in narrowed.select(".hit time")]
     assert dates and all(d.startswith("1987-01") for d in dates)
 
 
-def test_pages_keep_query_and_filters(uclient):
-    soup = page(uclient, "/search?q=oil&source=reuters&size=3")
+def test_pages_keep_query_and_filters(discovery_client):
+    soup = page(discovery_client, "/search?q=oil&source=reuters&size=3")
     next_link = soup.select_one('.pager a[rel="next"]')
     assert params(next_link["href"]) == {"q": "oil", "source": "reuters", "size": "3", "page": "2"}
     exports = {a.get_text(): a["href"] for a in soup.select(".exports a")}
@@ -103,15 +91,15 @@ def test_pages_keep_query_and_filters(uclient):
     assert params(exports["CSV"])["source"] == "reuters"
 
 
-def test_article_page_lists_related(uclient):
-    soup = page(uclient, "/articles/gov-0?q=parliament")
+def test_article_page_lists_related(discovery_client):
+    soup = page(discovery_client, "/articles/gov-0?q=parliament")
     links = soup.select(".related a")
     assert links and all(a["href"].startswith("/articles/gov-") for a in links[:2])
     assert params(links[0]["href"]) == {"q": "parliament"}
 
 
-def test_empty_state_offers_to_drop_filters(uclient):
-    soup = page(uclient, "/search?q=oil&since=2001")
+def test_empty_state_offers_to_drop_filters(discovery_client):
+    soup = page(discovery_client, "/search?q=oil&since=2001")
     assert "No articles found" in soup.select_one(".summary").get_text()
     drop = soup.select_one(".empty a")
     assert params(drop["href"]) == {"q": "oil"}

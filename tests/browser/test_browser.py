@@ -22,7 +22,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed; the browser tests need it", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 
-from test_discovery import build_discovery_index  # noqa: E402
+from discovery_corpus import build_discovery_index  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
