@@ -15,9 +15,7 @@ from urllib.parse import quote
 from whoosh import query as Q
 
 from searchsvc import discovery, suggest
-from searchsvc.analysis import load_term_table
 from searchsvc.filtercache import cached_ranges
-from searchsvc.indexer import load_terms
 from searchsvc.querying import ParsedQuery, parse, text_terms
 from searchsvc.schema import record_to_article
 from searchsvc.snapshot import IndexSnapshot
@@ -77,7 +75,6 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
     """Run `request`; raises querying.QueryError for a query that means nothing."""
     started = time.perf_counter()
     article_searcher, paragraph_searcher = snapshot.searchers()
-    _warm_terms(snapshot)
     parsed = typed = parse(request.q, snapshot.parser, article_searcher.reader())
     if snapshot.ranking.typo_tolerance:
         parsed = _tolerate_typos(typed, article_searcher)
@@ -141,17 +138,6 @@ def _tolerate_typos(parsed: ParsedQuery, searcher) -> ParsedQuery:
     query = suggest.widen(parsed.article_query, clauses)
     terms = parsed.terms.union(*(text_terms(clause, searcher.reader()) for clause in clauses))
     return replace(parsed, article_query=query, terms=terms)
-
-
-_warmed: set = set()
-
-
-def _warm_terms(snapshot: IndexSnapshot) -> None:
-    """Load the generation's stemmed-word table once per process (see indexer._save_terms)."""
-    path = snapshot.generation.path
-    if path not in _warmed:
-        _warmed.add(path)
-        load_term_table(load_terms(path))
 
 
 def _with_filters(query: Q.Query, request: SearchRequest) -> Q.Query:

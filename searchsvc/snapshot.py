@@ -8,7 +8,9 @@ from pathlib import Path
 from whoosh import scoring
 
 from searchsvc import store
+from searchsvc.analysis import load_term_table
 from searchsvc.config import load_config
+from searchsvc.indexer import load_terms
 from searchsvc.querying import make_parser
 from searchsvc.ranking import NewsWeighting, RankingSettings
 
@@ -25,6 +27,8 @@ class IndexSnapshot:
         self.generation = generation
         self.info = generation.info()
         self.articles, self.paragraphs = generation.open_indexes()
+        # The stemmed words this generation's build saw: snippets never stem them again.
+        load_term_table(load_terms(generation.path))
         self.ranking = ranking or RankingSettings()
         self.parser = make_parser(self.articles.schema, title_boost, self.ranking)
         self._local = threading.local()
