@@ -7,7 +7,6 @@ half-written one, and the next reindex must finish and serve everything.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 
@@ -18,8 +17,8 @@ from test_reliability_support import (
     index_state,
     marker_hits,
     start_cli,
+    two_marked_corpora,
     wait_for_file,
-    write_filler,
     write_markers,
 )
 
@@ -44,13 +43,7 @@ def _assert_serves(server, expected: set[str], times: int = 6) -> None:
 
 
 def test_kill_reindex_at_each_point(tmp_path):
-    corpus_a, corpus_b, index = tmp_path / "a", tmp_path / "b", tmp_path / "index"
-    write_filler(corpus_a, files=3, per_file=150)
-    shutil.copytree(corpus_a, corpus_b)
-    state_a = write_markers(corpus_a / "markers.jsonl", "a", 20)
-    state_b = write_markers(corpus_b / "markers.jsonl", "b", 25)
-    built = cli("reindex", "--corpus", str(corpus_a), "--index", str(index))
-    assert built.returncode == 0, built.stderr
+    corpus_a, corpus_b, index, state_a, state_b = two_marked_corpora(tmp_path, 150, (20, 25))
     served_generation = index_state(index)["current"]
 
     server = Server(index, corpus_a, tmp_path / "server.log")

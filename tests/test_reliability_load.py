@@ -6,7 +6,6 @@ response can be checked to come wholly from one index generation.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
@@ -16,7 +15,7 @@ from test_reliability_support import (
     Server,
     cli,
     marker_hits,
-    write_filler,
+    two_marked_corpora,
     write_markers,
 )
 
@@ -28,13 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_reindex_while_serving_under_load(tmp_path):
-    corpus_a, corpus_b, index = tmp_path / "a", tmp_path / "b", tmp_path / "index"
-    write_filler(corpus_a, files=3, per_file=200)
-    shutil.copytree(corpus_a, corpus_b)
-    state_a = write_markers(corpus_a / "markers.jsonl", "a", 30)
-    state_b = write_markers(corpus_b / "markers.jsonl", "b", 45)
-    built = cli("reindex", "--corpus", str(corpus_a), "--index", str(index))
-    assert built.returncode == 0, built.stderr
+    corpus_a, corpus_b, index, state_a, state_b = two_marked_corpora(tmp_path, 200, (30, 45))
 
     server = Server(index, corpus_a, tmp_path / "server.log")
     stop = threading.Event()

@@ -11,6 +11,7 @@ import ctypes
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,6 +72,22 @@ def write_markers(path: Path, prefix: str, count: int) -> set[str]:
     ]
     path.write_text("\n".join(lines) + "\n", "utf-8")
     return ids
+
+
+def two_marked_corpora(root: Path, per_file: int, markers: tuple[int, int]):
+    """Corpora a and b: the same filler, different marker articles; the index built from a.
+
+    Returns (corpus_a, corpus_b, index, ids_a, ids_b): a response whose marker hits equal
+    one id set came wholly from that corpus's index.
+    """
+    corpus_a, corpus_b, index = root / "a", root / "b", root / "index"
+    write_filler(corpus_a, files=3, per_file=per_file)
+    shutil.copytree(corpus_a, corpus_b)
+    ids_a = write_markers(corpus_a / "markers.jsonl", "a", markers[0])
+    ids_b = write_markers(corpus_b / "markers.jsonl", "b", markers[1])
+    built = cli("reindex", "--corpus", str(corpus_a), "--index", str(index))
+    assert built.returncode == 0, built.stderr
+    return corpus_a, corpus_b, index, ids_a, ids_b
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
