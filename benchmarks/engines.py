@@ -63,7 +63,7 @@ class SearchsvcEngine:
 
         request = SearchRequest(q=query.q, page=query.page, size=PAGE_SIZE, sort=query.sort)
         # A fresh snapshot() call per query, as the web app makes per request.
-        result = search(self.handle.snapshot(), request, 10_000)
+        result = search(self.handle.snapshot(), request)
         return len(result.hits)
 
 

@@ -139,7 +139,7 @@ def search_command(query, index, page, size, since, until, source, sort, as_json
     try:
         request = search_request(args, config)
         snapshot = IndexHandle.for_config(config).snapshot()
-        result = search(snapshot, request, config.max_result_window)
+        result = search(snapshot, request)
     except (ParameterError, QueryError, store.IndexMissing) as error:
         raise click.ClickException(str(error)) from None
     if as_json:

@@ -83,8 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_result_window",
         10_000,
-        "Deepest hit that can be paged to (page x size); also the total-hits threshold "
-        "past which totals are reported as a lower bound.",
+        "Deepest hit that can be paged to (page x size).",
         _positive_int,
     ),
     Setting("snippets_per_hit", 3, "Most highlighted paragraphs shown for one hit.", _positive_int),

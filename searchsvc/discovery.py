@@ -11,9 +11,9 @@ from searchsvc.related import related_articles
 from searchsvc.suggest import suggest_query, vocabulary_for
 
 
-def enrich_result(searcher, query, parsed, request, result) -> None:
-    """Add `suggestion` and `facets` to a SearchResult in place."""
-    result.facets = facet_counts(searcher, query)
+def enrich_result(searcher, query, matched, parsed, result) -> None:
+    """Add `suggestion` and `facets` (of `matched`, the documents `query` matches) in place."""
+    result.facets = facet_counts(searcher, query, matched)
     if parsed.text and not parsed.match_all:
         vocabulary = vocabulary_for(searcher)
         if vocabulary is not None:

@@ -101,7 +101,7 @@ def run_queries(
     failed: dict[str, str] = {}
     for qid, text in queries.items():
         try:
-            result = search(snapshot, SearchRequest(q=text, size=size, snippets=0), max_window)
+            result = search(snapshot, SearchRequest(q=text, size=size, snippets=0))
         except QueryError as error:
             failed[qid] = str(error)
             run[qid] = []

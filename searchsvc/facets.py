@@ -7,9 +7,11 @@ source and date columns and the topic postings, read once per generation.
 from __future__ import annotations
 
 import calendar
+import heapq
 import threading
 from array import array
 from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from datetime import date
 
 from whoosh import query as Q
@@ -65,10 +67,11 @@ _RESULTS_KEPT = 256
 _lock = threading.Lock()
 
 
-def facet_counts(searcher, query: Q.Query) -> dict:
-    """{"source": [...], "topic": [...], "date": {"interval", "buckets"}} for `query`.
+def facet_counts(searcher, query: Q.Query, docs: Iterable[int]) -> dict:
+    """{"source": [...], "topic": [...], "date": {"interval", "buckets"}} for `docs`.
 
-    The answer is cached and shared: treat it as read-only.
+    `docs` are the document numbers `query` matches; the answer is cached by
+    query and shared: treat it as read-only.
     """
     generation = str(getattr(searcher._ix.storage, "folder", id(searcher._ix)))
     key = (generation, repr(query))
@@ -84,7 +87,6 @@ def facet_counts(searcher, query: Q.Query) -> dict:
             while len(_columns) >= 2:
                 _columns.pop(next(iter(_columns)))
             _columns[generation] = columns
-    docs = list(query.docs(searcher))
     counted = {
         "source": _sources(columns, docs),
         "topic": _topics(columns, docs),
@@ -97,28 +99,33 @@ def facet_counts(searcher, query: Q.Query) -> dict:
     return counted
 
 
-def _sources(columns: _Columns, docs: list[int]) -> list[dict]:
+def _sources(columns: _Columns, docs: Iterable[int]) -> list[dict]:
     """Counted case-blind (the filter is), labelled as the corpus first spells it."""
     sources = columns.sources
     counts = Counter(sources[d] for d in docs)
     counts.pop(None, None)
     return [
         {"value": value, "label": columns.labels[value], "count": count}
-        for value, count in counts.most_common(MAX_FACET_VALUES)
+        for value, count in _most_common(counts)
     ]
 
 
-def _topics(columns: _Columns, docs: list[int]) -> list[dict]:
+def _topics(columns: _Columns, docs: Iterable[int]) -> list[dict]:
     topics = columns.topics
     counts: Counter = Counter()
     for d in docs:
         names = topics.get(d)
         if names:
             counts.update(names)
-    return [{"value": v, "count": c} for v, c in counts.most_common(MAX_FACET_VALUES)]
+    return [{"value": v, "count": c} for v, c in _most_common(counts)]
 
 
-def _days(columns: _Columns, docs: list[int]) -> Counter:
+def _most_common(counts: Counter) -> list[tuple[str, int]]:
+    """The most frequent values, ties in alphabetical order (not in document order)."""
+    return heapq.nsmallest(MAX_FACET_VALUES, counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _days(columns: _Columns, docs: Iterable[int]) -> Counter:
     """Documents per day, building one date per distinct day, not per document."""
     days = columns.days
     counts = Counter(days[d] for d in docs)

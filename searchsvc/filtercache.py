@@ -29,9 +29,9 @@ class CachedDateRange(Q.DateRange):
     def matcher(self, searcher, context=None):
         from whoosh.searching import SearchContext
 
-        context = context or SearchContext()
-        if not self.constantscore or context.needs_current:
+        if not self.constantscore:
             return super().matcher(searcher, context)
+        context = context or SearchContext()
         reader = searcher.reader()
         key = (self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
         with _lock:

@@ -16,6 +16,7 @@ from whoosh import query as Q
 
 from searchsvc import discovery, suggest
 from searchsvc.filtercache import cached_ranges
+from searchsvc.matchset import matching_docs
 from searchsvc.querying import ParsedQuery, parse, text_terms
 from searchsvc.schema import record_to_article
 from searchsvc.snapshot import IndexSnapshot
@@ -71,7 +72,7 @@ def article_path(article_id: str) -> str:
     return "/articles/" + quote(article_id, safe="")
 
 
-def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> SearchResult:
+def search(snapshot: IndexSnapshot, request: SearchRequest) -> SearchResult:
     """Run `request`; raises querying.QueryError for a query that means nothing."""
     started = time.perf_counter()
     article_searcher, paragraph_searcher = snapshot.searchers()
@@ -85,17 +86,15 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
 
     window = request.page * request.size
     by_date = request.sort == "date" or parsed.match_all
-    # optimize=False: scoring every match costs less than Whoosh's block-max
-    # skipping followed by a second pass to count them (same scores, same order).
+    # Block-max pruning scores only the postings that can reach the top of the
+    # page; the totals and facets come from the whole match set, read apart.
     results = article_searcher.search(
-        query,
-        limit=window,
-        sortedby="date" if by_date else None,
-        reverse=by_date,
-        optimize=False,
+        query, limit=window, sortedby="date" if by_date else None, reverse=by_date
     )
-    total, exact = _count(article_searcher, query, results, max_window)
-    page_hits = list(results)[(request.page - 1) * request.size : window]
+    matched = matching_docs(article_searcher, query)
+    # Not list(results): its length hint would count every match a second time.
+    ranked = range((request.page - 1) * request.size, results.scored_length())
+    page_hits = [results[number] for number in ranked]
     stats = ParagraphStats(paragraph_searcher) if parsed.terms and request.snippets > 0 else None
 
     hits = []
@@ -121,9 +120,9 @@ def search(snapshot: IndexSnapshot, request: SearchRequest, max_window: int) -> 
             )
         )
     result = SearchResult(
-        parsed.text, total, exact, request.page, request.size, 0.0, hits, corrected=corrected
+        parsed.text, len(matched), True, request.page, request.size, 0.0, hits, corrected=corrected
     )
-    discovery.enrich_result(article_searcher, query, parsed, request, result)
+    discovery.enrich_result(article_searcher, query, matched, parsed, result)
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
 
@@ -153,21 +152,6 @@ def _with_filters(query: Q.Query, request: SearchRequest) -> Q.Query:
         # Whoosh normalises And([Every(), f]) to Every(), dropping the filter.
         return filters[0] if len(filters) == 1 else Q.And(filters)
     return Q.And([query, *filters]).normalize()
-
-
-def _count(searcher, query: Q.Query, results, cap: int) -> tuple[int, bool]:
-    """Exact number of matches up to `cap`; past it, `cap` flagged as a lower bound."""
-    if results.has_exact_length():
-        total = len(results)
-        return (total, True) if total <= cap else (cap, False)
-    matcher = query.matcher(searcher)
-    total = 0
-    while matcher.is_active():
-        total += 1
-        if total > cap:
-            return cap, False
-        matcher.next()
-    return total, True
 
 
 def get_article(snapshot: IndexSnapshot, article_id: str):

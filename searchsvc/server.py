@@ -52,7 +52,7 @@ def _warm_up(worker) -> None:
     app = worker.wsgi
     try:
         snapshot = app.extensions["searchsvc.index"].snapshot()
-        search.search(snapshot, search.SearchRequest(q="warm", snippets=0), 10)
+        search.search(snapshot, search.SearchRequest(q="warm", snippets=0))
     except IndexMissing:
         pass  # served as 503 until an index exists
 

@@ -15,7 +15,7 @@ from searchsvc.snapshot import IndexHandle
 
 def ids_for(index: Path, q: str) -> set[str]:
     snapshot = IndexHandle(index).snapshot()
-    result = search(snapshot, SearchRequest(q=q, size=100), 10_000)
+    result = search(snapshot, SearchRequest(q=q, size=100))
     return {hit.id for hit in result.hits}
 
 

@@ -23,7 +23,7 @@ def write_wire(path: Path, count: int, word: str = "cocoa") -> None:
 
 
 def answers(index: Path, q: str) -> list[tuple]:
-    result = search(IndexHandle(index).snapshot(), SearchRequest(q=q, size=20), 10_000)
+    result = search(IndexHandle(index).snapshot(), SearchRequest(q=q, size=20))
     return [(hit.id, hit.score, tuple(hit.snippets)) for hit in result.hits] + [result.total]
 
 

@@ -24,7 +24,7 @@ HOLD_SECONDS = 15.0  # long enough for two more CLI runs to start and stop
 
 def _marker_ids(index) -> set[str]:
     snapshot = IndexHandle(index).snapshot()
-    result = search(snapshot, SearchRequest(q="zanzibarquux", size=100), 10_000)
+    result = search(snapshot, SearchRequest(q="zanzibarquux", size=100))
     return {hit.id for hit in result.hits}
 
 

@@ -11,7 +11,7 @@ from searchsvc.snapshot import IndexHandle
 
 
 def total(snapshot, q: str) -> int:
-    return search(snapshot, SearchRequest(q=q), 10_000).total
+    return search(snapshot, SearchRequest(q=q)).total
 
 
 def test_open_snapshot_keeps_answering_from_its_generation(index_dir, corpus_dir):

@@ -17,7 +17,7 @@ blueprint = Blueprint("api", __name__)
 def api_search():
     config = settings()
     search_args = search_request(request.args, config)
-    result = search(snapshot(), search_args, config.max_result_window)
+    result = search(snapshot(), search_args)
     return jsonify(result.to_dict())
 
 

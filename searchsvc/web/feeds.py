@@ -36,7 +36,7 @@ def _run(limit: int, snippets: int, sort: str | None = None):
     search_args = replace(search_args, page=1, size=limit, snippets=snippets)
     if sort:
         search_args = replace(search_args, sort=sort)
-    return search(snapshot(), search_args, config.max_result_window)
+    return search(snapshot(), search_args)
 
 
 def _rows(result):

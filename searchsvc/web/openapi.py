@@ -60,7 +60,7 @@ _SEARCH_RESULT = {
     "properties": {
         "query": {"type": "string", "description": "The query as understood."},
         "total": {"type": "integer", "minimum": 0},
-        "total_exact": {"type": "boolean", "description": "false: total is a lower bound."},
+        "total_exact": {"type": "boolean", "description": "Always true: totals are exact."},
         "page": {"type": "integer", "minimum": 1},
         "size": {"type": "integer", "minimum": 1},
         "took_ms": {"type": "number", "minimum": 0},

@@ -27,10 +27,10 @@ def search_page():
     search_args = search_request(args, config)
     current = snapshot()
     asked = any(args.get(name) for name in ("q", "since", "until", "source"))
-    result = search(current, search_args, config.max_result_window) if asked else None
+    result = search(current, search_args) if asked else None
     fallback = None
     if result is not None and (result.total == 0 or result.corrected) and search_args.page == 1:
-        fallback = _fallback(current, search_args, result, config)
+        fallback = _fallback(current, search_args, result)
     shown = fallback or result
     # Links (pages, facets, bars) continue the search whose results are shown.
     base_args = args.to_dict()
@@ -70,7 +70,7 @@ def article_page(article_id: str):
     )
 
 
-def _fallback(current, search_args, result, config):
+def _fallback(current, search_args, result):
     """When nothing matched: the corrected query's results, else the last word as a prefix."""
     candidates = []
     if result.suggestion:
@@ -79,7 +79,7 @@ def _fallback(current, search_args, result, config):
     if last and '"' not in result.query:
         candidates.append(result.query + "*")
     for text in candidates:
-        found = search(current, replace(search_args, q=text), config.max_result_window)
+        found = search(current, replace(search_args, q=text))
         if found.total:
             return found
     return None
