@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
 DERIVED_TITLE_CHARS = 90
@@ -49,8 +49,8 @@ class Article:
 
     def content_hash(self) -> str:
         """Changes whenever anything a reader of the index could see changes."""
-        data = asdict(self)
-        data.pop("origin")
+        data = self.to_dict()
+        del data["origin"]
         encoded = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.blake2b(encoded.encode("utf-8"), digest_size=16).hexdigest()
 
@@ -60,11 +60,16 @@ class Article:
         return parse_date(self.date)[0] if self.date else None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a new dict; the values are shared (asdict's deep copy cost
+        a fifth of a second per thousand articles when indexing)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_dict(cls, data: dict) -> Article:
         return cls(**data)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Article))
 
 
 def split_paragraphs(text: str) -> list[str]:
