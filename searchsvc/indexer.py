@@ -24,12 +24,16 @@ from searchsvc import store
 from searchsvc.analysis import term_table
 from searchsvc.articles import Article
 from searchsvc.corpus import CorpusFile, Problem, discover, read_file
-from searchsvc.parallel import ParagraphWriter
+from searchsvc.parallel import BackgroundWriter
 from searchsvc.schema import article_document, article_schema, paragraph_schema
+from searchsvc.segments import SegmentedWriter
 
 MANIFEST_VERSION = 1
 TERMS_FILE = "terms.json"
 WRITER_MEMORY_MB = 128  # per writer; two writers run at once on big builds
+# Chunks whose postings fit a writer's memory (see segments.py).
+ARTICLES_PER_SEGMENT = 5_000
+PARAGRAPHS_PER_SEGMENT = 25_000
 
 
 @dataclass
@@ -118,8 +122,8 @@ class _Run:
         }
         self.report = ReindexReport()
         self.generation: store.Generation | None = None
-        self.articles_writer = None
-        self.paragraphs_writer: ParagraphWriter | None = None
+        self.articles_writer: BackgroundWriter | None = None
+        self.paragraphs_writer: SegmentedWriter | None = None
         self.paragraph_count = old.get("paragraphs", 0)
 
     def execute(self, roots: list[Path]) -> ReindexReport:
@@ -207,11 +211,13 @@ class _Run:
             ):
                 directory.mkdir()
                 whoosh_index.create_in(str(directory), schema())
-        articles = whoosh_index.open_dir(str(self.generation.articles_dir))
-        self.articles_writer = articles.writer(limitmb=WRITER_MEMORY_MB)
-        # The paragraph index is written beside it, in a second process for big runs.
-        self.paragraphs_writer = ParagraphWriter(
-            self.generation.paragraphs_dir, create=False, limitmb=WRITER_MEMORY_MB
+        # The article index is written in a second process for big runs; the
+        # paragraph index here, beside the corpus reading.
+        self.articles_writer = BackgroundWriter(
+            self.generation.articles_dir, ARTICLES_PER_SEGMENT, WRITER_MEMORY_MB, "article index"
+        )
+        self.paragraphs_writer = SegmentedWriter.open(
+            str(self.generation.paragraphs_dir), PARAGRAPHS_PER_SEGMENT, WRITER_MEMORY_MB
         )
 
     def _write(self, article: Article, replace: bool) -> None:
@@ -223,22 +229,22 @@ class _Run:
         else:
             self.report.added += 1
         self.articles_writer.add_document(**article_document(article))
-        self.paragraphs_writer.add(article.id, article.paragraphs)
+        for paragraph in article.paragraphs:
+            self.paragraphs_writer.add_document(article_id=article.id, text=paragraph)
         self.paragraph_count += len(article.paragraphs)
 
     def _delete(self, article_id: str, report: bool = True) -> None:
         if self.generation is None:
             self._open_generation()
         self.articles_writer.delete_by_term("id", article_id)
-        # Deleted paragraphs are counted when the paragraph index commits.
-        self.paragraphs_writer.delete(article_id)
+        self.paragraph_count -= self.paragraphs_writer.delete_by_term("article_id", article_id)
         if report:
             self.owner.pop(article_id, None)
             self.report.removed += 1
 
     def _commit(self) -> None:
-        # Both indexes commit at once: the article index here, paragraphs in the child.
-        self.paragraph_count -= self.paragraphs_writer.commit(then=self.articles_writer.commit)
+        # Both indexes commit at once: paragraphs here, the article index in the child.
+        self.articles_writer.commit(then=self.paragraphs_writer.commit)
         self.articles_writer = self.paragraphs_writer = None
         built_at = datetime.now(UTC).isoformat(timespec="seconds")
         manifest = {

@@ -1,79 +1,72 @@
-"""The paragraph index's writer, in a second process once a reindex is big enough.
+"""The article index's writer, in a second process once a reindex is big enough.
 
-A full build analyses every word twice (article index and paragraph index),
-and Whoosh is pure Python, so one process uses one core. The reindex hands
-paragraph work to a child process that writes the paragraph index while the
-parent writes the article index. Small runs (an incremental update, a test
-corpus) never pay for a process start: work is buffered and written in the
-parent unless it grows past `PARALLEL_MIN_PARAGRAPHS`.
+Whoosh is pure Python, so one process uses one core. A full build writes two
+indexes; the article index (headlines, text with positions, stored records)
+goes to a child process while the parent reads the corpus and writes the
+paragraph index, which on Reuters splits the work about evenly between the
+two cores. Small runs (an incremental update, a test corpus) never pay for a
+process start: work is buffered and written in the parent unless it grows
+past `PARALLEL_MIN_DOCUMENTS`.
 
-Memory stays bounded: operations cross a pipe in batches, and a full pipe
-blocks the parent until the child catches up.
+Memory stays bounded: operations cross a pipe in batches, through an outbox
+of at most `OUTBOX_BATCHES` batches that blocks the parent when full. The
+outbox is deep enough that neither side waits while the other closes a
+segment (a few seconds each), which a bare pipe's 64 KB could not cover.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
+import threading
 import traceback
 from pathlib import Path
 
-from whoosh import index as whoosh_index
+from searchsvc.segments import SegmentedWriter
 
-from searchsvc.schema import paragraph_schema
+PARALLEL_MIN_DOCUMENTS = 1_000  # below this a child process costs more than it saves
+BATCH_OPERATIONS = 64  # operations per message to the child
+OUTBOX_BATCHES = 64  # batches waiting to be sent: about 20 MB of news text
 
-PARALLEL_MIN_PARAGRAPHS = 5_000  # below this a child process costs more than it saves
-BATCH_OPERATIONS = 256  # operations per message to the child
-
-# ("add", article_id, [paragraph, ...]) or ("delete", article_id)
+# ("add", {field: value}) or ("delete", fieldname, text)
 Operation = tuple
 
 
-def open_writer(directory: Path, create: bool, limitmb: int):
-    if create:
-        directory.mkdir(exist_ok=True)
-        ix = whoosh_index.create_in(str(directory), paragraph_schema())
-    else:
-        ix = whoosh_index.open_dir(str(directory))
-    return ix.writer(limitmb=limitmb)
-
-
-def apply(writer, operation: Operation) -> int:
-    """Apply one operation; returns the number of paragraphs deleted."""
+def apply(writer: SegmentedWriter, operation: Operation) -> None:
     if operation[0] == "delete":
-        return writer.delete_by_term("article_id", operation[1])
-    _, article_id, paragraphs = operation
-    for paragraph in paragraphs:
-        writer.add_document(article_id=article_id, text=paragraph)
-    return 0
+        writer.delete_by_term(operation[1], operation[2])
+    else:
+        writer.add_document(**operation[1])
 
 
-class ParagraphWriter:
-    """Writes the paragraph index: in this process for small runs, else in a child."""
+class BackgroundWriter:
+    """Writes one index: in this process for small runs, else in a child process."""
 
-    def __init__(self, directory: Path, create: bool, limitmb: int):
-        self.directory, self.create, self.limitmb = directory, create, limitmb
+    def __init__(self, directory: Path, per_segment: int, limitmb: int, name: str):
+        self.directory, self.per_segment, self.limitmb = directory, per_segment, limitmb
+        self.name = name  # for messages: "article index"
         self.pending: list[Operation] = []
-        self.pending_paragraphs = 0
-        self.deleted = 0
         self.process = None
         self.connection = None
         self.batch: list[Operation] = []
+        self.outbox: queue.Queue = queue.Queue(maxsize=OUTBOX_BATCHES)
+        self.pump: threading.Thread | None = None
+        self.pump_error: BaseException | None = None
 
-    def add(self, article_id: str, paragraphs: list[str]) -> None:
-        self._queue(("add", article_id, list(paragraphs)), len(paragraphs))
+    def add_document(self, **fields) -> None:
+        self._queue(("add", fields), 1)
 
-    def delete(self, article_id: str) -> None:
-        self._queue(("delete", article_id), 0)
+    def delete_by_term(self, fieldname: str, text: str) -> None:
+        self._queue(("delete", fieldname, text), 0)
 
-    def _queue(self, operation: Operation, paragraphs: int) -> None:
+    def _queue(self, operation: Operation, documents: int) -> None:
         if self.process is not None:
             self.batch.append(operation)
             if len(self.batch) >= BATCH_OPERATIONS:
                 self._send_batch()
             return
         self.pending.append(operation)
-        self.pending_paragraphs += paragraphs
-        if self.pending_paragraphs >= PARALLEL_MIN_PARAGRAPHS:
+        if len(self.pending) >= PARALLEL_MIN_DOCUMENTS:
             self._start_child()
 
     def _start_child(self) -> None:
@@ -81,40 +74,70 @@ class ParagraphWriter:
         self.connection, child_end = context.Pipe()
         self.process = context.Process(
             target=_child_main,
-            args=(child_end, str(self.directory), self.create, self.limitmb),
-            name="searchsvc-paragraphs",
+            args=(child_end, str(self.directory), self.per_segment, self.limitmb),
+            name="searchsvc-writer",
             daemon=True,
         )
         self.process.start()
         child_end.close()
+        self.pump = threading.Thread(target=self._pump, name="searchsvc-writer-pump", daemon=True)
+        self.pump.start()
         self.batch, self.pending = self.pending, []
         self._send_batch()
+
+    def _pump(self) -> None:
+        """Send the outbox's messages in order, until None or a broken pipe."""
+        while (message := self.outbox.get()) is not None:
+            try:
+                self.connection.send(message)
+            except (OSError, EOFError) as error:
+                self.pump_error = error
+                return
 
     def _send_batch(self) -> None:
         self._send(("ops", self.batch))
         self.batch = []
 
     def _send(self, message) -> None:
-        try:
-            self.connection.send(message)
-        except (BrokenPipeError, ConnectionResetError, EOFError):
-            self._raise_child_failure()
+        while True:
+            if self.pump_error is not None:
+                self._raise_child_failure()
+            try:
+                self.outbox.put(message, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _stop_pump(self) -> None:
+        """Let the pump send what is queued (or drop it, if the pipe broke), then end it."""
+        if self.pump is None:
+            return
+        while self.pump.is_alive():
+            try:
+                self.outbox.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self.pump.join()
+        self.pump = None
 
     def _raise_child_failure(self):
+        self._drop_outbox()
         try:
             reply = self.connection.recv() if self.connection.poll(5) else None
         except (EOFError, OSError):
             reply = None
         self._stop()
         detail = reply[1] if reply and reply[0] == "error" else "it exited unexpectedly"
-        raise RuntimeError(f"paragraph index writer failed: {detail}")
+        raise RuntimeError(f"{self.name} writer failed: {detail}")
 
-    def commit(self, then=None) -> int:
-        """Commit the paragraph index, running `then()` meanwhile; returns paragraphs deleted."""
+    def commit(self, then=None) -> None:
+        """Commit the index, running `then()` meanwhile (on the other core, in a child)."""
         if self.process is None:
-            writer = open_writer(self.directory, self.create, self.limitmb)
+            writer = SegmentedWriter.open(str(self.directory), self.per_segment, self.limitmb)
             try:
-                deleted = sum(apply(writer, op) for op in self.pending)
+                for operation in self.pending:
+                    apply(writer, operation)
                 writer.commit()
             except BaseException:
                 writer.cancel()
@@ -122,30 +145,41 @@ class ParagraphWriter:
             self.pending = []
             if then is not None:
                 then()
-            return deleted
+            return
         if self.batch:
             self._send_batch()
         self._send(("commit",))
         if then is not None:
-            then()  # e.g. the article index's own commit, on the other core
+            then()
+        self._stop_pump()
+        if self.pump_error is not None:
+            self._raise_child_failure()
         try:
             reply = self.connection.recv()
         except (EOFError, OSError):
             reply = ("error", "it exited unexpectedly")
         self._stop()
         if reply[0] != "committed":
-            raise RuntimeError(f"paragraph index writer failed: {reply[1]}")
-        return reply[1]
+            raise RuntimeError(f"{self.name} writer failed: {reply[1]}")
 
     def cancel(self) -> None:
         """Abandon everything written so far (the generation directory is discarded)."""
         self.pending, self.batch = [], []
         if self.process is not None:
+            self._drop_outbox()
             try:
                 self.connection.send(("cancel",))
             except OSError:
                 pass
             self._stop()
+
+    def _drop_outbox(self) -> None:
+        while True:
+            try:
+                self.outbox.get_nowait()
+            except queue.Empty:
+                break
+        self._stop_pump()
 
     def _stop(self) -> None:
         if self.process is None:
@@ -158,19 +192,18 @@ class ParagraphWriter:
         self.process = None
 
 
-def _child_main(connection, directory: str, create: bool, limitmb: int) -> None:
+def _child_main(connection, directory: str, per_segment: int, limitmb: int) -> None:
     writer = None
     try:
-        writer = open_writer(Path(directory), create, limitmb)
-        deleted = 0
+        writer = SegmentedWriter.open(directory, per_segment, limitmb)
         while True:
             message = connection.recv()
             if message[0] == "ops":
                 for operation in message[1]:
-                    deleted += apply(writer, operation)
+                    apply(writer, operation)
             elif message[0] == "commit":
                 writer.commit()
-                connection.send(("committed", deleted))
+                connection.send(("committed",))
                 return
             else:  # cancel
                 writer.cancel()

@@ -1,4 +1,5 @@
-"""The paragraph index written by a second process gives the same index as one process."""
+"""The article index written by a second process, a segment per chunk, gives the same
+answers as one process writing one segment."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import parallel, store
+from searchsvc import indexer, parallel, store
 from searchsvc.indexer import reindex
 from searchsvc.search import SearchRequest, search
 from searchsvc.snapshot import IndexHandle
@@ -29,29 +30,40 @@ def answers(index: Path, q: str) -> list[tuple]:
 
 @pytest.fixture
 def child_always(monkeypatch):
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_PARAGRAPHS", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCUMENTS", 1)
     monkeypatch.setattr(parallel, "BATCH_OPERATIONS", 3)
+    monkeypatch.setattr(parallel, "OUTBOX_BATCHES", 2)
 
 
-def test_child_process_build_matches_in_process_build(tmp_path, monkeypatch):
+def segment_count(index_dir: Path) -> tuple[int, int]:
+    articles, paragraphs = store.current_generation(index_dir).open_indexes()
+    return len(articles.reader().leaf_readers()), len(paragraphs.reader().leaf_readers())
+
+
+def test_child_process_and_chunked_segments_match_one_process(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     write_wire(corpus / "wire.jsonl", 12)
     reindex([corpus], tmp_path / "one")
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_PARAGRAPHS", 1)
+    assert segment_count(tmp_path / "one") == (1, 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCUMENTS", 1)
     monkeypatch.setattr(parallel, "BATCH_OPERATIONS", 3)
+    monkeypatch.setattr(parallel, "OUTBOX_BATCHES", 2)
+    monkeypatch.setattr(indexer, "ARTICLES_PER_SEGMENT", 5)
+    monkeypatch.setattr(indexer, "PARAGRAPHS_PER_SEGMENT", 7)
     report = reindex([corpus], tmp_path / "two")
     assert (report.articles, report.paragraphs) == (12, 24)
-    for q in ("cocoa", "traders demand", '"prices rose"'):
+    assert segment_count(tmp_path / "two") == (3, 4)  # 5+5+2 articles, 7+7+7+3 paragraphs
+    for q in ("cocoa", "traders demand", '"prices rose"', "story 11", ""):
         assert answers(tmp_path / "two", q) == answers(tmp_path / "one", q)
 
 
-def test_child_process_counts_deleted_paragraphs(tmp_path, monkeypatch):
+def test_child_process_and_deleted_paragraphs(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     write_wire(corpus / "wire.jsonl", 10)
     reindex([corpus], tmp_path / "ix")  # in this process
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_PARAGRAPHS", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCUMENTS", 1)
     write_wire(corpus / "wire.jsonl", 4, word="coffee")  # 4 changed, 6 gone
     report = reindex([corpus], tmp_path / "ix")
     assert (report.updated, report.removed, report.paragraphs) == (4, 6, 8)
@@ -61,9 +73,27 @@ def test_child_process_counts_deleted_paragraphs(tmp_path, monkeypatch):
 
 
 def test_a_failing_child_is_an_error_with_its_reason(tmp_path, child_always):
-    writer = parallel.ParagraphWriter(tmp_path / "missing", create=False, limitmb=32)
-    writer.add("x", ["some text"])  # starts the child, which cannot open the index
-    with pytest.raises(RuntimeError, match="paragraph index writer failed: .*missing"):
+    writer = parallel.BackgroundWriter(tmp_path / "missing", 10, 32, "article index")
+    writer.add_document(id="x")  # starts the child, which cannot open the index
+    with pytest.raises(RuntimeError, match="article index writer failed: .*missing"):
+        writer.commit()
+    assert writer.process is None
+
+
+def test_a_child_that_dies_mid_run_stops_the_parent(tmp_path, child_always):
+    """A killed child never leaves the parent blocked on a full outbox."""
+    (tmp_path / "ix").mkdir()
+    from whoosh import index as whoosh_index
+
+    from searchsvc.schema import article_schema
+
+    whoosh_index.create_in(str(tmp_path / "ix"), article_schema())
+    writer = parallel.BackgroundWriter(tmp_path / "ix", 10, 32, "article index")
+    writer.add_document(id="first")
+    writer.process.kill()
+    with pytest.raises(RuntimeError, match="article index writer failed"):
+        for number in range(10_000):
+            writer.add_document(id=f"a{number}", body="text " * 200)
         writer.commit()
     assert writer.process is None
 
