@@ -42,8 +42,8 @@ def apply(writer: SegmentedWriter, operation: Operation) -> None:
 class BackgroundWriter:
     """Writes one index: in this process for small runs, else in a child process."""
 
-    def __init__(self, directory: Path, per_segment: int, limitmb: int, name: str):
-        self.directory, self.per_segment, self.limitmb = directory, per_segment, limitmb
+    def __init__(self, directory: Path, limitmb: int, name: str):
+        self.directory, self.limitmb = directory, limitmb
         self.name = name  # for messages: "article index"
         self.pending: list[Operation] = []
         self.process = None
@@ -74,7 +74,7 @@ class BackgroundWriter:
         self.connection, child_end = context.Pipe()
         self.process = context.Process(
             target=_child_main,
-            args=(child_end, str(self.directory), self.per_segment, self.limitmb),
+            args=(child_end, str(self.directory), self.limitmb),
             name="searchsvc-writer",
             daemon=True,
         )
@@ -134,7 +134,7 @@ class BackgroundWriter:
     def commit(self, then=None) -> None:
         """Commit the index, running `then()` meanwhile (on the other core, in a child)."""
         if self.process is None:
-            writer = SegmentedWriter.open(str(self.directory), self.per_segment, self.limitmb)
+            writer = SegmentedWriter.open(str(self.directory), self.limitmb)
             try:
                 for operation in self.pending:
                     apply(writer, operation)
@@ -192,10 +192,10 @@ class BackgroundWriter:
         self.process = None
 
 
-def _child_main(connection, directory: str, per_segment: int, limitmb: int) -> None:
+def _child_main(connection, directory: str, limitmb: int) -> None:
     writer = None
     try:
-        writer = SegmentedWriter.open(directory, per_segment, limitmb)
+        writer = SegmentedWriter.open(directory, limitmb)
         while True:
             message = connection.recv()
             if message[0] == "ops":

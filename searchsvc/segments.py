@@ -1,12 +1,12 @@
-"""A Whoosh writer that writes a segment per chunk of documents.
+"""A Whoosh writer that closes a segment when its memory is nearly full.
 
 Whoosh buffers postings in a pool; past its memory limit the pool spills
 sorted runs to disk and merges them back, a posting at a time in Python, at
 commit. On Reuters that spilling and merging was about half of each index's
-build time. Closing a segment every `per_segment` documents keeps each pool in
-memory and sorts it once, and memory stays bounded by the chunk, not the
-corpus. The price is a few more segments per index (one per chunk), which
-searches read as one.
+build time. Closing a segment just before the pool would spill keeps every
+pool in memory and sorts it once; memory stays bounded by the limit, not the
+corpus. The price is one more segment each time the limit is reached (two
+for Reuters' article index), which searches read as one.
 
 The intermediate commits write into a generation directory that readers do
 not see until it is swapped in, so nothing half-built is ever served.
@@ -16,27 +16,29 @@ from __future__ import annotations
 
 from whoosh import index as whoosh_index
 
+FULL = 0.9  # share of the pool's memory limit at which the segment is closed
+
 
 class SegmentedWriter:
-    """add_document / delete_by_term / commit / cancel, as Whoosh's writer, a segment per chunk."""
+    """add_document / delete_by_term / commit / cancel, as Whoosh's writer, a segment per pool."""
 
-    def __init__(self, index, per_segment: int, limitmb: int):
-        self.index, self.per_segment, self.limitmb = index, per_segment, limitmb
+    def __init__(self, index, limitmb: int):
+        self.index, self.limitmb = index, limitmb
         self.writer = index.writer(limitmb=limitmb)
-        self.pending = 0  # documents added to the open segment
+        self.segments_closed = 0
 
     @classmethod
-    def open(cls, directory: str, per_segment: int, limitmb: int) -> SegmentedWriter:
-        return cls(whoosh_index.open_dir(directory), per_segment, limitmb)
+    def open(cls, directory: str, limitmb: int) -> SegmentedWriter:
+        return cls(whoosh_index.open_dir(directory), limitmb)
 
     def add_document(self, **fields) -> None:
         self.writer.add_document(**fields)
-        self.pending += 1
-        if self.pending >= self.per_segment:
-            # merge=False: leave the finished chunks alone; the last commit merges small ones.
+        pool = self.writer.pool  # Whoosh's PostingPool: its size estimate and limit, in bytes
+        if pool.currentsize >= FULL * pool.limit:
+            # merge=False: leave the finished segments alone; the last commit merges small ones.
             self.writer.commit(merge=False)
             self.writer = self.index.writer(limitmb=self.limitmb)
-            self.pending = 0
+            self.segments_closed += 1
 
     def delete_by_term(self, fieldname: str, text: str) -> int:
         return self.writer.delete_by_term(fieldname, text)
