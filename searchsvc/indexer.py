@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from searchsvc import store
+from searchsvc import store, suggest
 from searchsvc.analysis import term_table
 from searchsvc.articles import Article
 from searchsvc.corpus import CorpusFile, Problem, discover, read_file
@@ -127,6 +128,12 @@ class _Run:
         self.articles_writer: BackgroundWriter | None = None
         self.paragraphs_writer: SegmentedWriter | None = None
         self.paragraph_count = old.get("paragraphs", 0)
+        # Surface-word counts for did-you-mean, kept up to date as articles come and
+        # go; None when the base has none saved (they are then counted at the end).
+        self.words: Counter | None = Counter()
+        if base is not None:
+            self.words = suggest.load_word_counts(base.path)
+        self._base_searcher = None
 
     def execute(self, roots: list[Path]) -> ReindexReport:
         try:
@@ -143,6 +150,8 @@ class _Run:
                 self._open_generation()  # an empty corpus still makes a servable index
                 self._commit()
         except BaseException:
+            if self._base_searcher is not None:
+                self._base_searcher.close()
             if self.articles_writer is not None:
                 self.articles_writer.cancel()
             if self.paragraphs_writer is not None:
@@ -231,6 +240,8 @@ class _Run:
         else:
             self.report.added += 1
         self.articles_writer.add_document(**article_document(article))
+        if self.words is not None:
+            self.words.update(suggest.article_words(article.to_dict()))
         for paragraph in article.paragraphs:
             self.paragraphs_writer.add_document(article_id=article.id, text=paragraph)
         self.paragraph_count += len(article.paragraphs)
@@ -239,12 +250,26 @@ class _Run:
         if self.generation is None:
             self._open_generation()
         self.articles_writer.delete_by_term("id", article_id)
+        if self.words is not None:
+            self.words.subtract(suggest.article_words(self._base_record(article_id)))
         self.paragraph_count -= self.paragraphs_writer.delete_by_term("article_id", article_id)
         if report:
             self.owner.pop(article_id, None)
             self.report.removed += 1
 
+    def _base_record(self, article_id: str) -> dict:
+        """The stored record of an article in the base generation ({} if it is not there)."""
+        if self._base_searcher is None:
+            articles, paragraphs = self.base.open_indexes()
+            paragraphs.close()
+            self._base_searcher = articles.searcher()
+        stored = self._base_searcher.document(id=article_id)
+        return json.loads(stored["record"]) if stored else {}
+
     def _commit(self) -> None:
+        if self._base_searcher is not None:
+            self._base_searcher.close()
+            self._base_searcher = None
         # Both indexes commit at once: paragraphs here, the article index in the child.
         self.articles_writer.commit(then=self.paragraphs_writer.commit)
         self.articles_writer = self.paragraphs_writer = None
@@ -261,6 +286,9 @@ class _Run:
             "built_at": built_at,
         }
         _save_terms(self.generation.path, self.base)
+        if self.words is None:
+            self.words = suggest.count_words(self.generation)
+        suggest.save_word_counts(self.generation.path, self.words)
         store.write_json(self.generation.path / "info.json", info)
         store.swap_in(self.index_dir, self.generation)
         self.report.generation = self.generation.name

@@ -1,22 +1,25 @@
 """Did-you-mean and completions from the index's own, unstemmed, vocabulary.
 
 The index holds stems only (`electon~1` cannot find `elect`, WHOOSH-NOTES #6),
-so the surface words are counted once per generation from the stored article
-records and kept in memory. Corrections use a delete-one index
-(SymSpell-style): a word and a candidate meet when deleting at most one letter
-from the candidate and at most two from the word gives the same string; the
-true edit distance then picks the best.
+so the surface words are counted as articles are indexed and saved beside the
+index (`words.json`); a process loads them when it opens the generation (an
+index written before that file existed is counted from its stored records).
+Corrections use a delete-one index (SymSpell-style): a word and a candidate
+meet when deleting at most one letter from the candidate and at most two from
+the word gives the same string; the true edit distance then picks the best.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from searchsvc.analysis import STOP_WORDS
 
@@ -38,10 +41,14 @@ class Vocabulary:
 
     @classmethod
     def from_texts(cls, texts) -> Vocabulary:
-        started = time.perf_counter()
         counts: Counter = Counter()
         for text in texts:
             counts.update(WORD.findall(text.lower()))
+        return cls.from_counts(counts)
+
+    @classmethod
+    def from_counts(cls, counts: Counter) -> Vocabulary:
+        started = time.perf_counter()
         if len(counts) > MAX_WORDS:
             counts = Counter(dict(counts.most_common(MAX_WORDS)))
         deletes: dict[str, list[str]] = {}
@@ -164,10 +171,12 @@ def vocabulary_for(searcher) -> Vocabulary | None:
     found = _cache.get(key)
     if found is not None:
         return found
-    if searcher.doc_count() <= SYNC_BUILD_ARTICLES:
+    saved = load_word_counts(Path(key).parent) if key else None
+    if saved is not None or searcher.doc_count() <= SYNC_BUILD_ARTICLES:
         with _lock:
             if key not in _cache:
-                _remember(key, _build(searcher.reader()))
+                built = Vocabulary.from_counts(saved) if saved is not None else None
+                _remember(key, built or _build(searcher.reader()))
             return _cache[key]
     with _lock:
         if key in _building:
@@ -195,10 +204,50 @@ def _remember(key: str, vocabulary: Vocabulary) -> None:
 
 def _texts(reader):
     for fields in reader.all_stored_fields():
-        record = json.loads(fields["record"])
-        if not record.get("title_derived"):
-            yield record.get("title") or ""
-        yield from record.get("paragraphs") or ()
+        yield from article_texts(json.loads(fields["record"]))
+
+
+def article_texts(record: dict) -> list[str]:
+    """The texts of an article (as stored) whose words the vocabulary counts."""
+    texts = [] if record.get("title_derived") else [record.get("title") or ""]
+    return texts + list(record.get("paragraphs") or ())
+
+
+def article_words(record: dict) -> Counter:
+    counts: Counter = Counter()
+    for text in article_texts(record):
+        counts.update(WORD.findall(text.lower()))
+    return counts
+
+
+WORDS_FILE = "words.json"
+
+
+def count_words(generation) -> Counter:
+    """Count a generation's words from its stored records (for a base saved without them)."""
+    articles, paragraphs = generation.open_indexes()
+    paragraphs.close()
+    counts: Counter = Counter()
+    with articles.searcher() as searcher:
+        for fields in searcher.reader().all_stored_fields():
+            counts.update(article_words(json.loads(fields["record"])))
+    return counts
+
+
+def save_word_counts(generation_path: Path, counts: Counter) -> None:
+    partial = generation_path / (WORDS_FILE + ".partial")
+    kept = {word: count for word, count in counts.items() if count > 0}
+    partial.write_text(json.dumps(kept, ensure_ascii=False), "utf-8")
+    os.replace(partial, generation_path / WORDS_FILE)
+
+
+def load_word_counts(generation_path: Path) -> Counter | None:
+    """The counts saved with a generation; None when it has none (or they are unreadable)."""
+    try:
+        counts = json.loads((generation_path / WORDS_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return Counter(counts) if isinstance(counts, dict) else None
 
 
 def _build(reader) -> Vocabulary:

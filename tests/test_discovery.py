@@ -9,6 +9,7 @@ from discovery_corpus import SOURCES, build_discovery_index, discovery_records
 from searchsvc import create_app
 from searchsvc.facets import date_buckets
 from searchsvc.indexer import reindex
+from searchsvc.snapshot import IndexHandle
 from searchsvc.suggest import Vocabulary, edit_distance, suggest_query
 
 
@@ -186,3 +187,44 @@ def test_long_words_are_not_corrected_quickly():
     started = time.perf_counter()
     assert suggest_query("parliament" * 100 + " x" * 400, VOCAB) is None
     assert time.perf_counter() - started < 0.5
+
+
+def _saved_and_recounted(index):
+    from searchsvc import store, suggest
+
+    generation = store.current_generation(index)
+    return suggest.load_word_counts(generation.path), suggest.count_words(generation)
+
+
+def test_word_counts_are_saved_and_kept_exact_through_reindexes(tmp_path):
+    """words.json always equals a recount of the stored articles, whatever changed."""
+    from searchsvc import store, suggest
+
+    corpus, index = build_discovery_index(tmp_path)
+    saved, recounted = _saved_and_recounted(index)
+    assert saved == +recounted and saved["parliament"] > 0
+    kept = [r for r in discovery_records() if r["source"] != "AP"]  # deleted
+    kept[0] = {**kept[0], "body": "Zanzibar cloves, zanzibar spice."}  # changed
+    kept.append({"id": "new-1", "title": "Zanzibar spice trade", "body": "Cloves."})  # added
+    write_corpus(corpus, jsonl_records=kept)
+    reindex([corpus], index)
+    saved, recounted = _saved_and_recounted(index)
+    assert saved == +recounted and saved["zanzibar"] == 3
+    # A base saved without counts (an older index): the next run counts them.
+    (store.current_generation(index).path / suggest.WORDS_FILE).unlink()
+    write_corpus(corpus, jsonl_records=kept[1:])
+    reindex([corpus], index)
+    saved, recounted = _saved_and_recounted(index)
+    assert saved == +recounted and saved["zanzibar"] == 1
+
+
+def test_saved_word_counts_load_at_once_on_a_large_index(tmp_path, monkeypatch):
+    """No background counting (nor a search without suggestions) when the counts are saved."""
+    from searchsvc import suggest
+
+    corpus, index = build_discovery_index(tmp_path)
+    monkeypatch.setattr(suggest, "SYNC_BUILD_ARTICLES", 0)  # "large": would build in a thread
+    monkeypatch.setattr(suggest, "_build", None)  # and may not read the stored records
+    searcher, _ = IndexHandle(index).snapshot().searchers()
+    vocabulary = suggest.vocabulary_for(searcher)
+    assert vocabulary is not None and vocabulary.correct("parliment") == "parliament"
