@@ -54,12 +54,12 @@ class BackgroundWriter:
         self.pump_error: BaseException | None = None
 
     def add_document(self, **fields) -> None:
-        self._queue(("add", fields), 1)
+        self._queue(("add", fields))
 
     def delete_by_term(self, fieldname: str, text: str) -> None:
-        self._queue(("delete", fieldname, text), 0)
+        self._queue(("delete", fieldname, text))
 
-    def _queue(self, operation: Operation, documents: int) -> None:
+    def _queue(self, operation: Operation) -> None:
         if self.process is not None:
             self.batch.append(operation)
             if len(self.batch) >= BATCH_OPERATIONS:
