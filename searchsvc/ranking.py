@@ -65,11 +65,8 @@ class NewsWeighting(WeightingModel):
 
 class NewsScorer(WeightLengthScorer):
     def __init__(self, searcher, fieldname, text, b, k1, lead_words, lead_weight):
-        # The whole index's statistics, not this segment's: a score must not
-        # depend on how the index happens to be split into segments.
-        parent = searcher.get_parent()
-        self.idf = parent.idf(fieldname, text)
-        self.avgfl = parent.avg_field_length(fieldname) or 1
+        self.idf = searcher.idf(fieldname, text)
+        self.avgfl = searcher.get_parent().avg_field_length(fieldname) or 1
         self.B, self.K1 = b, k1
         self.lead_words, self.lead_weight = lead_words, lead_weight
         self.setup(searcher, fieldname, text)
