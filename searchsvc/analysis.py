@@ -12,7 +12,9 @@ NLTK tokenizer's compiled pattern. One generator per field instead of five.
 
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +32,7 @@ TERM_CACHE_SIZE = 200_000  # distinct raw words remembered; Reuters has about 60
 
 _snowball = None  # NLTK's English Snowball stemmer, loaded on first use
 _TERMS: dict[str, str] = {}  # raw word -> term, shared by every FoldStemFilter
+_import_lock = threading.Lock()
 
 # Function words dropped from the any-word part of a query (never from phrases,
 # never at index time). Whoosh's list plus question words, so that a verbose
@@ -48,30 +51,30 @@ def snowball_stem(word: str) -> str:
     if _snowball is None:
         # Importing NLTK takes seconds; a run that stems nothing (an unchanged
         # reindex, a server before its first query) should not pay for it.
-        SnowballStemmer = _import_snowball()
+        SnowballStemmer = import_from_nltk("nltk.stem.snowball").SnowballStemmer
 
         _snowball = SnowballStemmer("english")
     return _snowball.stem(word)
 
 
-def _import_snowball():
-    """NLTK's SnowballStemmer, imported without SciPy.
+def import_from_nltk(module: str):
+    """An NLTK module, imported without SciPy.
 
     `import nltk` loads nltk.metrics, which imports SciPy (installed here for
     the evaluation command) only for a statistic we never use: 0.9 s of every
     process start. Hiding SciPy while NLTK loads makes NLTK take the fallback it
-    has for a missing SciPy (no Fisher's exact test); SciPy imports normally later.
+    has for a missing SciPy (no Fisher's exact test); SciPy imports normally
+    afterwards. Only the first NLTK import of a process hides it, under a lock.
     """
-    if "nltk" in sys.modules or "scipy" in sys.modules:
-        from nltk.stem.snowball import SnowballStemmer
-
-        return SnowballStemmer
-    sys.modules["scipy"] = None  # type: ignore[assignment]  # makes `import scipy` fail
-    try:
-        from nltk.stem.snowball import SnowballStemmer
-    finally:
-        del sys.modules["scipy"]
-    return SnowballStemmer
+    with _import_lock:
+        if "nltk" in sys.modules or "scipy" in sys.modules:
+            return importlib.import_module(module)
+        sys.modules["scipy"] = None  # type: ignore[assignment]  # makes `import scipy` fail
+        try:
+            return importlib.import_module(module)
+        finally:
+            if "scipy" in sys.modules and sys.modules["scipy"] is None:
+                del sys.modules["scipy"]
 
 
 def fold_and_stem(word: str) -> str:

@@ -23,11 +23,12 @@ _ABBREVIATIONS = {
 @functools.cache
 def _sentence_splitter():
     """Punkt, untrained but for the abbreviations; imported on first use (it is slow to load)."""
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+    from searchsvc.analysis import import_from_nltk
 
-    parameters = PunktParameters()
+    punkt = import_from_nltk("nltk.tokenize.punkt")
+    parameters = punkt.PunktParameters()
     parameters.abbrev_types = set(_ABBREVIATIONS)
-    return PunktSentenceTokenizer(parameters)
+    return punkt.PunktSentenceTokenizer(parameters)
 
 
 _BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n\s*")

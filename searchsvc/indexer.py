@@ -163,6 +163,8 @@ class _Run:
 
     def _visit(self, corpus_file: CorpusFile) -> None:
         key = str(corpus_file.path.resolve())
+        if key in self.new_files:  # reached twice (overlapping roots, a link): read once
+            return
         try:
             size = corpus_file.path.stat().st_size
             digest = _file_hash(corpus_file.path)

@@ -21,7 +21,8 @@ def matching_docs(searcher, query: Q.Query) -> set[int]:
     docs: set[int] = set()
     for subsearcher, offset in searcher.leaf_searchers():
         # needs_current keeps Or as a tree of unions (not a pre-read score array)
-        # so that it can be taken apart here; no weighting: nothing is scored.
+        # so that it can be taken apart here. Nothing is scored (Whoosh still
+        # builds each term's scorer, a per-term cost, never a per-document one).
         context = subsearcher.context(needs_current=True, weighting=None)
         ids = _ids(query.matcher(subsearcher, context))
         docs.update(ids if offset == 0 else (offset + docnum for docnum in ids))

@@ -6,7 +6,7 @@ goes to a child process while the parent reads the corpus and writes the
 paragraph index, which on Reuters splits the work about evenly between the
 two cores. Small runs (an incremental update, a test corpus) never pay for a
 process start: work is buffered and written in the parent unless it grows
-past `PARALLEL_MIN_DOCUMENTS`.
+past `PARALLEL_MIN_OPERATIONS`.
 
 Memory stays bounded: operations cross a pipe in batches, through an outbox
 of at most `OUTBOX_BATCHES` batches that blocks the parent when full. The
@@ -24,9 +24,10 @@ from pathlib import Path
 
 from searchsvc.segments import SegmentedWriter
 
-PARALLEL_MIN_DOCUMENTS = 1_000  # below this a child process costs more than it saves
+PARALLEL_MIN_OPERATIONS = 1_000  # below this a child process costs more than it saves
 BATCH_OPERATIONS = 64  # operations per message to the child
 OUTBOX_BATCHES = 64  # batches waiting to be sent: about 20 MB of news text
+PUMP_JOIN_SECONDS = 30  # longest wait for a last send before the child is stopped
 
 # ("add", {field: value}) or ("delete", fieldname, text)
 Operation = tuple
@@ -66,7 +67,7 @@ class BackgroundWriter:
                 self._send_batch()
             return
         self.pending.append(operation)
-        if len(self.pending) >= PARALLEL_MIN_DOCUMENTS:
+        if len(self.pending) >= PARALLEL_MIN_OPERATIONS:
             self._start_child()
 
     def _start_child(self) -> None:
@@ -86,11 +87,11 @@ class BackgroundWriter:
         self._send_batch()
 
     def _pump(self) -> None:
-        """Send the outbox's messages in order, until None or a broken pipe."""
+        """Send the outbox's messages in order, until None or an error (kept for the parent)."""
         while (message := self.outbox.get()) is not None:
             try:
                 self.connection.send(message)
-            except (OSError, EOFError) as error:
+            except BaseException as error:  # a broken pipe, or a value that cannot be pickled
                 self.pump_error = error
                 return
 
@@ -100,7 +101,7 @@ class BackgroundWriter:
 
     def _send(self, message) -> None:
         while True:
-            if self.pump_error is not None:
+            if self.pump_error is not None or not self.pump.is_alive():
                 self._raise_child_failure()
             try:
                 self.outbox.put(message, timeout=0.5)
@@ -118,17 +119,28 @@ class BackgroundWriter:
                 break
             except queue.Full:
                 continue
-        self.pump.join()
+        self.pump.join(timeout=PUMP_JOIN_SECONDS)
+        if self.pump.is_alive():  # blocked on a child that no longer reads: stop the child
+            self.process.terminate()
+            self.pump.join()
         self.pump = None
 
     def _raise_child_failure(self):
+        error = self.pump_error
         self._drop_outbox()
         try:
-            reply = self.connection.recv() if self.connection.poll(5) else None
+            # A child that failed sent its reason before exiting.
+            reply = self.connection.recv() if self.connection.poll(1) else None
         except (EOFError, OSError):
             reply = None
+        self.process.terminate()  # a failed send leaves it waiting for more
         self._stop()
-        detail = reply[1] if reply and reply[0] == "error" else "it exited unexpectedly"
+        if reply and reply[0] == "error":
+            detail = reply[1]
+        elif error is not None and not isinstance(error, (OSError, EOFError)):
+            detail = f"cannot send it a document: {error!r}"
+        else:
+            detail = "it exited unexpectedly"
         raise RuntimeError(f"{self.name} writer failed: {detail}")
 
     def commit(self, then=None) -> None:
@@ -154,13 +166,20 @@ class BackgroundWriter:
         self._stop_pump()
         if self.pump_error is not None:
             self._raise_child_failure()
-        try:
-            reply = self.connection.recv()
-        except (EOFError, OSError):
-            reply = ("error", "it exited unexpectedly")
+        reply = self._reply()
         self._stop()
         if reply[0] != "committed":
             raise RuntimeError(f"{self.name} writer failed: {reply[1]}")
+
+    def _reply(self):
+        """The child's answer to "commit"; an error reply if it exits without one."""
+        try:
+            while not self.connection.poll(1.0):
+                if not self.process.is_alive() and not self.connection.poll(0):
+                    return ("error", "it exited unexpectedly")
+            return self.connection.recv()
+        except (EOFError, OSError):
+            return ("error", "it exited unexpectedly")
 
     def cancel(self) -> None:
         """Abandon everything written so far (the generation directory is discarded)."""
@@ -213,7 +232,7 @@ def _child_main(connection, directory: str, limitmb: int) -> None:
             writer.cancel()
     except BaseException as error:
         if writer is not None:
-            writer.cancel()
+            writer.cancel()  # never raises: a closed writer is left alone
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         try:
             connection.send(("error", detail))

@@ -6,7 +6,8 @@ commit. On Reuters that spilling and merging was about half of each index's
 build time. Closing a segment just before the pool would spill keeps every
 pool in memory and sorts it once; memory stays bounded by the limit, not the
 corpus. The price is one more segment each time the limit is reached (two
-for Reuters' article index), which searches read as one.
+for Reuters' article index); a search reads them all, at a small cost per
+segment (see ARTICLE_WRITER_MB in indexer.py).
 
 The intermediate commits write into a generation directory that readers do
 not see until it is swapped in, so nothing half-built is ever served.
@@ -47,4 +48,7 @@ class SegmentedWriter:
         self.writer.commit()
 
     def cancel(self) -> None:
-        self.writer.cancel()
+        # A writer that committed, or failed while committing, is closed; Whoosh
+        # would raise "This writer is closed" and hide the error being handled.
+        if not self.writer.is_closed:
+            self.writer.cancel()

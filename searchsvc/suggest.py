@@ -163,15 +163,18 @@ _lock = threading.Lock()
 def vocabulary_for(searcher) -> Vocabulary | None:
     """The vocabulary of the article index `searcher` reads.
 
-    Small indexes build it on the spot; large ones build it in a background
-    thread and answer None (no suggestions yet) until it is ready.
+    Built on the spot from the word counts saved with the generation (0.3 s
+    on Reuters, once per process), or, for an index saved without them, from
+    its stored records: on the spot when small, else in a background thread,
+    answering None (no suggestions yet) until it is ready.
     """
     index = searcher._ix
     key = str(getattr(index.storage, "folder", id(index)))
     found = _cache.get(key)
     if found is not None:
         return found
-    saved = load_word_counts(Path(key).parent) if key else None
+    folder = getattr(index.storage, "folder", None)
+    saved = load_word_counts(Path(folder).parent) if folder else None
     if saved is not None or searcher.doc_count() <= SYNC_BUILD_ARTICLES:
         with _lock:
             if key not in _cache:

@@ -30,7 +30,7 @@ def answers(index: Path, q: str) -> list[tuple]:
 
 @pytest.fixture
 def child_always(monkeypatch):
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCUMENTS", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_OPERATIONS", 1)
     monkeypatch.setattr(parallel, "BATCH_OPERATIONS", 3)
     monkeypatch.setattr(parallel, "OUTBOX_BATCHES", 2)
 
@@ -48,7 +48,7 @@ def test_child_process_build_matches_one_process(tmp_path, monkeypatch):
     corpus.mkdir()
     write_wire(corpus / "wire.jsonl", 12)
     reindex([corpus], tmp_path / "one")
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCUMENTS", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_OPERATIONS", 1)
     monkeypatch.setattr(parallel, "BATCH_OPERATIONS", 3)
     monkeypatch.setattr(parallel, "OUTBOX_BATCHES", 2)
     report = reindex([corpus], tmp_path / "two")
@@ -89,7 +89,7 @@ def test_child_process_and_deleted_paragraphs(tmp_path, monkeypatch):
     corpus.mkdir()
     write_wire(corpus / "wire.jsonl", 10)
     reindex([corpus], tmp_path / "ix")  # in this process
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCUMENTS", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_OPERATIONS", 1)
     write_wire(corpus / "wire.jsonl", 4, word="coffee")  # 4 changed, 6 gone
     report = reindex([corpus], tmp_path / "ix")
     assert (report.updated, report.removed, report.paragraphs) == (4, 6, 8)
@@ -139,3 +139,19 @@ def test_cached_date_ranges_score_and_filter_like_whoosh(index_dir):
             cached = searcher.search(cached_ranges(query), limit=None)
             assert [(h["id"], h.score) for h in cached] == plain
     assert "CachedDateRange" in repr(cached_ranges(Q.DateRange("date", None, None)))
+
+
+def test_a_document_that_cannot_be_sent_is_an_error_not_a_hang(tmp_path, child_always):
+    (tmp_path / "ix").mkdir()
+    from whoosh import index as whoosh_index
+
+    from searchsvc.schema import article_schema
+
+    whoosh_index.create_in(str(tmp_path / "ix"), article_schema())
+    writer = parallel.BackgroundWriter(tmp_path / "ix", 32, "article index")
+    with pytest.raises(RuntimeError, match="article index writer failed: cannot send"):
+        writer.add_document(id="first", body=lambda: "not picklable")
+        for number in range(50):
+            writer.add_document(id=f"a{number}")
+        writer.commit()
+    assert writer.process is None
