@@ -64,9 +64,9 @@ def test_a_segment_per_full_pool_matches_one_segment(tmp_path, monkeypatch):
     reindex([corpus], tmp_path / "one")
     assert segment_count(tmp_path / "one") == (1, 1)
     monkeypatch.setattr(segments, "FULL", 1e-9)  # a segment every document
+    monkeypatch.setattr(segments, "SMALL_SEGMENT_DOCS", 0)  # and none merged at the end
     reindex([corpus], tmp_path / "two")
-    articles, paragraphs = segment_count(tmp_path / "two")
-    assert articles > 2 and paragraphs > 2
+    assert segment_count(tmp_path / "two") == (12, 24)
     for q in QUERIES:
         # Equal scores tie-break by document number, which differs between the
         # layouts; Whoosh's merge of small segments re-adds field lengths from
@@ -155,3 +155,23 @@ def test_a_document_that_cannot_be_sent_is_an_error_not_a_hang(tmp_path, child_a
             writer.add_document(id=f"a{number}")
         writer.commit()
     assert writer.process is None
+
+
+def test_the_last_commit_merges_only_small_segments(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_wire(corpus / "wire.jsonl", 12)
+    monkeypatch.setattr(segments, "FULL", 1e-9)
+    monkeypatch.setattr(segments, "SMALL_SEGMENT_DOCS", 0)
+    reindex([corpus], tmp_path / "ix")
+    assert segment_count(tmp_path / "ix") == (12, 24)
+    monkeypatch.setattr(segments, "FULL", 0.9)
+    more = corpus / "more.jsonl"
+    more.write_text(json.dumps({"id": "extra", "body": "coffee prices"}) + "\n", "utf-8")
+    reindex([corpus], tmp_path / "ix")  # full segments (here: all of them) are kept
+    assert segment_count(tmp_path / "ix") == (13, 25)
+    monkeypatch.setattr(segments, "SMALL_SEGMENT_DOCS", 2)
+    more.write_text(json.dumps({"id": "extra", "body": "tea prices"}) + "\n", "utf-8")
+    reindex([corpus], tmp_path / "ix")
+    assert segment_count(tmp_path / "ix") == (1, 1)  # everything here is small
+    assert len(by_id(tmp_path / "ix", "cocoa")) == 12 and len(by_id(tmp_path / "ix", "tea")) == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from whoosh import query as Q
 
+from searchsvc import segments
 from searchsvc.filtercache import cached_ranges
 from searchsvc.indexer import reindex
 from searchsvc.matchset import matching_docs
@@ -65,7 +66,9 @@ def index(tmp_path_factory) -> Path:
     _write_corpus(corpus / "two.jsonl", 100, 40)
     lines = (corpus / "one.jsonl").read_text("utf-8").splitlines()
     (corpus / "one.jsonl").write_text("\n".join(lines[:45]) + "\n", "utf-8")  # 15 deleted
-    reindex([corpus], root / "ix")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "SMALL_SEGMENT_DOCS", 0)  # keep the small first segment
+        reindex([corpus], root / "ix")
     return root / "ix"
 
 
