@@ -7,6 +7,7 @@ render what it returns.
 from __future__ import annotations
 
 import time
+from copy import copy
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from datetime import time as day_time
@@ -89,7 +90,7 @@ def search(snapshot: IndexSnapshot, request: SearchRequest) -> SearchResult:
     # Block-max pruning scores only the postings that can reach the top of the
     # page; the totals and facets come from the whole match set, read apart.
     results = article_searcher.search(
-        query, limit=window, sortedby="date" if by_date else None, reverse=by_date
+        _for_ranking(query), limit=window, sortedby="date" if by_date else None, reverse=by_date
     )
     matched = matching_docs(article_searcher, query)
     # Not list(results): its length hint would count every match a second time.
@@ -125,6 +126,26 @@ def search(snapshot: IndexSnapshot, request: SearchRequest) -> SearchResult:
     discovery.enrich_result(article_searcher, query, matched, parsed, result)
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
+
+
+ARRAY_UNION_MIN_TERMS = 6  # an any-word query this long is scored a window at a time
+
+
+def _for_ranking(query: Q.Query) -> Q.Query:
+    """`query`, set to be scored by Whoosh's array union when it is a long any-word query.
+
+    Whoosh's default union is a binary tree of matchers stepped document by
+    document; its array union adds each clause's scores into a window of
+    documents at a time. For questions that cut the median by a fifth and p95
+    by a quarter, with identical results; for one or two words it was slower.
+    Only a bare OR: inside an AND with a filter the array union skips wrongly
+    (different results on date-filtered queries).
+    """
+    if type(query) is not Q.Or or len(list(query.leaves())) < ARRAY_UNION_MIN_TERMS:
+        return query
+    query = copy(query)
+    query.matcher_type = Q.Or.ARRAY_MATCHER
+    return query
 
 
 def _tolerate_typos(parsed: ParsedQuery, searcher) -> ParsedQuery:

@@ -109,3 +109,28 @@ def test_facet_ties_are_listed_alphabetically(index):
     sources = search(snapshot, SearchRequest(q="zebra OR giraffe")).facets["source"]
     counts = [(-entry["count"], entry["value"]) for entry in sources]
     assert counts == sorted(counts)
+
+
+def test_long_any_word_queries_rank_the_same_scored_a_window_at_a_time(index, monkeypatch):
+    """search._for_ranking's array union gives the binary union's hits and scores."""
+    from searchsvc import search as search_module
+
+    monkeypatch.setattr(Q.Or, "matcher_type", Q.Or.DEFAULT_MATCHER)  # as on a large index
+    snapshot = IndexHandle(index).snapshot()
+    for text in (
+        "zebra report giraffe annual herd",
+        "what did the annual report say about the zebra herd",
+        '"annual report" zebra giraffe herd',
+    ):
+        request = SearchRequest(q=text, size=20)
+        arrayed = search(snapshot, request)
+        monkeypatch.setattr(search_module, "_for_ranking", lambda query: query)
+        plain = search(snapshot, request)
+        monkeypatch.undo()
+        monkeypatch.setattr(Q.Or, "matcher_type", Q.Or.DEFAULT_MATCHER)
+        assert [(h.id, h.score) for h in arrayed.hits] == [(h.id, h.score) for h in plain.hits]
+        assert arrayed.total == plain.total and arrayed.hits
+    query = snapshot.parser.parse("zebra report giraffe annual herd")
+    assert search_module._for_ranking(query).matcher_type == Q.Or.ARRAY_MATCHER
+    short = snapshot.parser.parse("zebra report")
+    assert search_module._for_ranking(short) is short  # two words: the binary union
