@@ -15,25 +15,22 @@ def _paths(value: str | list | tuple) -> tuple[Path, ...]:
     return tuple(Path(part) for part in value)
 
 
-def _positive_int(value: Any) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(f"must be at least 1, got {number}")
-    return number
+def _at_least(kind: Callable[[Any], Any], minimum: int) -> Callable[[Any], Any]:
+    """A converter to `kind` that refuses numbers below `minimum`."""
+
+    def convert(value: Any):
+        number = kind(value)
+        if number < minimum:
+            limit = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+            raise ValueError(f"{limit}, got {number}")
+        return number
+
+    return convert
 
 
-def _non_negative_float(value: Any) -> float:
-    number = float(value)
-    if number < 0:
-        raise ValueError(f"must not be negative, got {number}")
-    return number
-
-
-def _non_negative_int(value: Any) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"must not be negative, got {number}")
-    return number
+_positive_int = _at_least(int, 1)
+_non_negative_int = _at_least(int, 0)
+_non_negative_float = _at_least(float, 0)
 
 
 def _boolean(value: Any) -> bool:

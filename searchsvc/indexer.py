@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -289,7 +288,10 @@ class _Run:
         }
         _save_terms(self.generation.path, self.base)
         if self.words is None:
-            self.words = suggest.count_words(self.generation)
+            articles, paragraphs = self.generation.open_indexes()
+            paragraphs.close()
+            with articles.searcher() as searcher:
+                self.words = suggest.count_words(searcher.reader())
         suggest.save_word_counts(self.generation.path, self.words)
         store.write_json(self.generation.path / "info.json", info)
         store.swap_in(self.index_dir, self.generation)
@@ -307,18 +309,12 @@ def _save_terms(path: Path, base: store.Generation | None) -> None:
     if base is not None:
         table = load_terms(base.path)
     table.update(term_table())
-    partial = path / (TERMS_FILE + ".partial")
-    partial.write_text(json.dumps(table, ensure_ascii=False), "utf-8")
-    os.replace(partial, path / TERMS_FILE)
+    store.write_json(path / TERMS_FILE, table)
 
 
 def load_terms(path: Path) -> dict[str, str]:
     """The table saved in a generation directory; empty when missing or unreadable."""
-    try:
-        table = json.loads((path / TERMS_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return table if isinstance(table, dict) else {}
+    return store.read_json(path / TERMS_FILE) or {}
 
 
 def _file_hash(path: Path) -> str:

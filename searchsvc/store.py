@@ -202,6 +202,15 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(f.name, path)
 
 
+def read_json(path: Path) -> dict | None:
+    """A JSON object saved by write_json; None when missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def swap_in(index_dir: Path, generation: Generation) -> None:
     """Make `generation` the one readers open, atomically, then drop old ones."""
     _fsync_tree(generation.path)

@@ -12,7 +12,6 @@ the word gives the same string; the true edit distance then picks the best.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -21,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from searchsvc import store
 from searchsvc.analysis import STOP_WORDS
 
 WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
@@ -205,11 +205,6 @@ def _remember(key: str, vocabulary: Vocabulary) -> None:
     _cache[key] = vocabulary
 
 
-def _texts(reader):
-    for fields in reader.all_stored_fields():
-        yield from article_texts(json.loads(fields["record"]))
-
-
 def article_texts(record: dict) -> list[str]:
     """The texts of an article (as stored) whose words the vocabulary counts."""
     texts = [] if record.get("title_derived") else [record.get("title") or ""]
@@ -226,35 +221,27 @@ def article_words(record: dict) -> Counter:
 WORDS_FILE = "words.json"
 
 
-def count_words(generation) -> Counter:
-    """Count a generation's words from its stored records (for a base saved without them)."""
-    articles, paragraphs = generation.open_indexes()
-    paragraphs.close()
+def count_words(reader) -> Counter:
+    """The words of every article an article index's reader holds, from its stored records."""
     counts: Counter = Counter()
-    with articles.searcher() as searcher:
-        for fields in searcher.reader().all_stored_fields():
-            counts.update(article_words(json.loads(fields["record"])))
+    for fields in reader.all_stored_fields():
+        counts.update(article_words(json.loads(fields["record"])))
     return counts
 
 
 def save_word_counts(generation_path: Path, counts: Counter) -> None:
-    partial = generation_path / (WORDS_FILE + ".partial")
     kept = {word: count for word, count in counts.items() if count > 0}
-    partial.write_text(json.dumps(kept, ensure_ascii=False), "utf-8")
-    os.replace(partial, generation_path / WORDS_FILE)
+    store.write_json(generation_path / WORDS_FILE, kept)
 
 
 def load_word_counts(generation_path: Path) -> Counter | None:
     """The counts saved with a generation; None when it has none (or they are unreadable)."""
-    try:
-        counts = json.loads((generation_path / WORDS_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return Counter(counts) if isinstance(counts, dict) else None
+    counts = store.read_json(generation_path / WORDS_FILE)
+    return Counter(counts) if counts is not None else None
 
 
 def _build(reader) -> Vocabulary:
-    return Vocabulary.from_texts(_texts(reader))
+    return Vocabulary.from_counts(count_words(reader))
 
 
 # Typo tolerance and last-word prefix, as extra low-weight clauses of the any-word query.

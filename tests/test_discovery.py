@@ -193,7 +193,11 @@ def _saved_and_recounted(index):
     from searchsvc import store, suggest
 
     generation = store.current_generation(index)
-    return suggest.load_word_counts(generation.path), suggest.count_words(generation)
+    articles, paragraphs = generation.open_indexes()
+    paragraphs.close()
+    with articles.searcher() as searcher:
+        recounted = suggest.count_words(searcher.reader())
+    return suggest.load_word_counts(generation.path), recounted
 
 
 def test_word_counts_are_saved_and_kept_exact_through_reindexes(tmp_path):
