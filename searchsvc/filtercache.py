@@ -14,8 +14,11 @@ import threading
 import weakref
 from array import array
 
+import numpy as np
 from whoosh import matching
 from whoosh import query as Q
+
+from searchsvc.arrayrank import matching_ids
 
 MAX_RANGES_PER_READER = 256
 
@@ -31,7 +34,8 @@ class CachedDateRange(Q.DateRange):
 
         if not self.constantscore:
             return super().matcher(searcher, context)
-        context = context or SearchContext()
+        # A tree of unions over the range's terms, which matching_ids reads whole.
+        context = (context or SearchContext()).set(needs_current=True)
         reader = searcher.reader()
         key = (self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
         with _lock:
@@ -41,7 +45,7 @@ class CachedDateRange(Q.DateRange):
             inner = self._compile_query(reader).matcher(searcher, context)
             if isinstance(inner, matching.NullMatcherClass):
                 return inner
-            ids = array("I", inner.all_ids())
+            ids = array("I", matching_ids(reader, inner).astype(np.uint32).tobytes())
             with _lock:
                 if len(cache) >= MAX_RANGES_PER_READER:
                     cache.clear()

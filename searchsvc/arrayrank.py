@@ -1,0 +1,405 @@
+"""Every match of a query scored at once, with NumPy arrays: the ranked window and the match set.
+
+Whoosh steps its matcher tree a document at a time, several Python calls per
+node per document, and prunes with block maxima where it can; that stepping
+was most of a query's time. Here the same matcher tree, as Whoosh builds it
+for the query, is evaluated a node at a time instead: each term's posting
+list becomes arrays (decoded once per segment and kept in a bounded cache),
+its scores come from the scorer's own formula applied to a whole array, and
+each combining node (union, intersection, exclusion, boost, filter) becomes
+one array operation with Whoosh's arithmetic in Whoosh's order. The scores
+are therefore the ones Whoosh computes, bit for bit, for every matching
+document; ties are broken as Whoosh's collectors break them.
+
+Nodes this module does not know (phrases, spans, scorers other than
+searchsvc's and Whoosh's weight scorer) are walked as Whoosh walks them, a
+document at a time, so any query still gets Whoosh's own answer.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+from whoosh import formats, matching
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.scoring import WeightScorer
+
+from searchsvc.ranking import CoordinationMatcher, NewsScorer, field_lengths
+
+POSTINGS_CACHE_BYTES = 96 * 1024 * 1024  # decoded posting lists kept per process
+
+
+@dataclass(frozen=True)
+class Ranking:
+    matched: np.ndarray  # every matching top-level document number, ascending
+    top: list[tuple[int, float | None]]  # the first `window` (docnum, score), best first
+
+
+def rank(searcher, query, window: int, by_date: bool = False) -> Ranking:
+    """The documents `query` matches, and the best `window` of them.
+
+    By relevance, ties go to the lower document number (as Whoosh's top
+    collector orders them); by date, newest first, undated last, ties to the
+    higher document number (the later indexed), and no scores.
+    """
+    total = searcher.doc_count_all()
+    mask = np.zeros(total, dtype=bool)
+    scores = None if by_date else np.zeros(total, dtype=np.float64)
+    for subsearcher, offset in searcher.leaf_searchers():
+        context = subsearcher.context(needs_current=True, weighting=searcher.weighting)
+        size = subsearcher.doc_count_all()
+        node = _Evaluator(subsearcher.reader(), size, scored=not by_date)
+        leaf_mask, leaf_scores = node.evaluate(query.matcher(subsearcher, context))
+        mask[offset : offset + size] = leaf_mask
+        if scores is not None:
+            scores[offset : offset + size] = leaf_scores
+    matched = np.flatnonzero(mask)
+    if by_date:
+        keys = _date_keys(searcher)[matched]
+        order = np.lexsort((-matched, -keys))[:window]
+        return Ranking(matched, [(int(matched[i]), None) for i in order])
+    return Ranking(matched, _best(matched, scores[matched], window))
+
+
+def matching_ids(reader, matcher) -> np.ndarray:
+    """The document numbers a matcher over one segment has yet to produce, ascending."""
+    mask, _ = _Evaluator(reader, reader.doc_count_all(), scored=False).evaluate(matcher)
+    return np.flatnonzero(mask)
+
+
+def _best(docnums: np.ndarray, scores: np.ndarray, window: int) -> list[tuple[int, float]]:
+    """The `window` highest scores, ties to the lower document number."""
+    if window <= 0 or not len(docnums):
+        return []
+    if len(docnums) > window:
+        # Everything scoring at least the window's lowest score, then exact order.
+        threshold = np.partition(scores, len(scores) - window)[len(scores) - window]
+        keep = scores >= threshold
+        docnums, scores = docnums[keep], scores[keep]
+    order = np.lexsort((docnums, -scores))[:window]
+    return [(int(docnums[i]), float(scores[i])) for i in order]
+
+
+_date_columns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_UNDATED = np.iinfo(np.uint64).max  # the date column's value for a document without one
+
+
+def _date_keys(searcher) -> np.ndarray:
+    """Each document's date as the column stores it (microseconds), 0 when undated.
+
+    Whoosh's own sort puts undated documents first when sorting newest first
+    (its column default is the largest value); here they come last.
+    """
+    reader = searcher.reader()
+    keys = _date_columns.get(reader)
+    if keys is None:
+        keys = np.zeros(searcher.doc_count_all(), dtype=np.int64)
+        for subsearcher, offset in searcher.leaf_searchers():
+            leaf = subsearcher.reader()
+            if leaf.has_column("date"):
+                column = leaf.column_reader("date", translate=False)
+                values = np.fromiter(column, dtype=np.uint64, count=leaf.doc_count_all())
+                values[values == _UNDATED] = 0
+                keys[offset : offset + len(values)] = values.astype(np.int64)
+        _date_columns[reader] = keys
+    return keys
+
+
+class _Evaluator:
+    """One segment's matcher tree -> (mask, scores) arrays over the segment's documents."""
+
+    def __init__(self, reader, size: int, scored: bool):
+        self.reader = reader
+        self.size = size
+        self.scored = scored
+
+    def evaluate(self, matcher) -> tuple[np.ndarray, np.ndarray | None]:
+        """The documents `matcher` has yet to produce, from its current position, and scores."""
+        if not matcher.is_active():
+            return self._empty()
+        kind = type(matcher)
+        if kind is W3LeafMatcher or (kind is matching.ListMatcher and matcher._scorer):
+            return self._leaf(matcher, matcher.scorer if kind is W3LeafMatcher else matcher._scorer)
+        if kind is matching.ListMatcher:  # cached date ranges, Every: weights are the scores
+            return self._list(matcher)
+        if kind is matching.UnionMatcher:
+            return self._combine(matcher, np.logical_or, np.add)
+        if kind is matching.IntersectionMatcher:
+            return self._combine(matcher, np.logical_and, np.add)
+        if kind is matching.RequireMatcher:
+            return self._combine(matcher, np.logical_and, lambda a, b: a)
+        if kind is matching.AndMaybeMatcher:
+            return self._combine(matcher, lambda a, b: a, np.add)
+        if kind is matching.AndNotMatcher:
+            (mask, scores), (excluded, _) = self.evaluate(matcher.a), self.evaluate(matcher.b)
+            return mask & ~excluded, self._where(mask & ~excluded, scores)
+        if kind is matching.WrappingMatcher:
+            mask, scores = self.evaluate(matcher.child)
+            return mask, scores if scores is None else scores * matcher.boost
+        if kind is matching.FilterMatcher:
+            mask, scores = self.evaluate(matcher.child)
+            ids = np.fromiter(matcher._ids, dtype=np.int64, count=len(matcher._ids))
+            listed = np.zeros(self.size, dtype=bool)
+            listed[ids[ids < self.size]] = True
+            mask = mask & ~listed if matcher._exclude else mask & listed
+            if scores is not None:
+                scores = self._where(mask, scores * matcher.boost)
+            return mask, scores
+        if kind is matching.ConstantScoreWrapperMatcher:
+            mask, _ = self.evaluate(matcher.child)
+            return mask, self._where(mask, matcher._score) if self.scored else None
+        if kind is CoordinationMatcher:
+            return self._coordinated(matcher)
+        return self._walk(matcher)
+
+    def _empty(self):
+        mask = np.zeros(self.size, dtype=bool)
+        return mask, np.zeros(self.size) if self.scored else None
+
+    def _where(self, mask: np.ndarray, scores) -> np.ndarray | None:
+        """`scores` where `mask`, zero elsewhere (so that sums add nothing for a non-match)."""
+        if not self.scored:
+            return None
+        return np.where(mask, scores, 0.0)
+
+    def _combine(self, matcher, join, add):
+        # Whoosh's union and intersection add child scores as a.score() + b.score(),
+        # or a's alone where b does not match; zeros elsewhere make one sum do both.
+        mask_a, scores_a = self.evaluate(matcher.a)
+        mask_b, scores_b = self.evaluate(matcher.b)
+        mask = join(mask_a, mask_b)
+        return mask, self._where(mask, add(scores_a, scores_b)) if self.scored else None
+
+    def _coordinated(self, matcher: CoordinationMatcher):
+        masks, total, matched = [], None, np.zeros(self.size)
+        for child in matcher.children():
+            mask, scores = self.evaluate(child)
+            masks.append(mask)
+            matched += mask
+            if scores is not None:
+                total = scores if total is None else total + scores
+        mask = np.logical_or.reduce(masks) if masks else np.zeros(self.size, dtype=bool)
+        if not self.scored or total is None:
+            return mask, self._where(mask, 0.0)
+        share = (matched / matcher._clauses) ** matcher._exponent
+        return mask, self._where(mask, matcher._boost * total * share)
+
+    def _list(self, matcher):
+        ids = np.asarray(matcher._ids[matcher._i :], dtype=np.int64)
+        mask = np.zeros(self.size, dtype=bool)
+        mask[ids] = True
+        if not self.scored:
+            return mask, None
+        scores = np.zeros(self.size)
+        if matcher._all_weights:
+            scores[ids] = matcher._all_weights
+        elif matcher._weights:
+            scores[ids] = np.asarray(matcher._weights[matcher._i :], dtype=np.float64)
+        else:
+            scores[ids] = 1.0
+        return mask, scores
+
+    def _leaf(self, matcher, scorer):
+        lead_words = scorer.lead_words if type(scorer) is NewsScorer else 0
+        if type(scorer) not in (NewsScorer, WeightScorer):
+            return self._walk(matcher)
+        current = matcher.id()  # reading the postings moves the matcher
+        postings = _postings(self.reader, matcher, lead_words)
+        if postings is None:
+            return self._walk(matcher)
+        start = np.searchsorted(postings.ids, current)
+        ids = postings.ids[start:]
+        mask = np.zeros(self.size, dtype=bool)
+        mask[ids] = True
+        if not self.scored:
+            return mask, None
+        weights = postings.weights[start:].astype(np.float64)
+        scores = np.zeros(self.size)
+        if type(scorer) is WeightScorer:
+            scores[ids] = weights
+            return mask, scores
+        lengths = _length_array(self.reader, matcher.term()[0])[ids]
+        k1, b = scorer.K1, scorer.B
+        # ranking.NewsScorer.score and whoosh.scoring.bm25, term for term.
+        norm = (1 - b) + b * lengths / scorer.avgfl
+        leaf = scorer.idf * ((weights * (k1 + 1)) / (weights + k1 * norm))
+        if lead_words:
+            in_lead = postings.in_lead[start:].astype(np.float64)
+            credit = scorer.lead_weight * scorer.idf * (in_lead * (k1 + 1) / (in_lead + k1))
+            leaf = np.where(in_lead > 0, leaf + credit, leaf)
+        scores[ids] = leaf
+        return mask, scores
+
+    def _walk(self, matcher):
+        """Whoosh's own document-at-a-time walk, for matchers without an array form."""
+        ids, scores = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            if self.scored:
+                scores.append(matcher.score())
+            matcher.next()
+        mask = np.zeros(self.size, dtype=bool)
+        index = np.asarray(ids, dtype=np.int64)
+        mask[index] = True
+        if not self.scored:
+            return mask, None
+        dense = np.zeros(self.size)
+        dense[index] = scores
+        return mask, dense
+
+
+@dataclass(frozen=True)
+class _Postings:
+    ids: np.ndarray  # ascending document numbers in the segment
+    weights: np.ndarray  # the term's weight (frequency) in each
+    in_lead: np.ndarray | None  # how many of its positions fall in the lead
+
+    @property
+    def nbytes(self) -> int:
+        lead = 0 if self.in_lead is None else self.in_lead.nbytes
+        return self.ids.nbytes + self.weights.nbytes + lead
+
+
+class _PostingsCache:
+    """Decoded posting lists by segment reader and term, least recently used out first."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.used = 0
+        self._by_reader: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._order: OrderedDict = OrderedDict()  # (reader ref, key) -> bytes
+        self._lock = threading.Lock()
+
+    def get(self, reader, key) -> _Postings | None:
+        with self._lock:
+            found = self._by_reader.get(reader, {}).get(key)
+            if found is not None:
+                self._order.move_to_end((weakref.ref(reader), key))
+            return found
+
+    def put(self, reader, key, postings: _Postings) -> None:
+        size = postings.nbytes
+        if size > self.budget:
+            return
+        with self._lock:
+            self._by_reader.setdefault(reader, {})[key] = postings
+            self._order[(weakref.ref(reader), key)] = size
+            self.used += size
+            while self.used > self.budget:
+                (ref, old), freed = self._order.popitem(last=False)
+                self.used -= freed
+                owner = ref()
+                if owner is not None:
+                    self._by_reader.get(owner, {}).pop(old, None)
+
+
+_cache = _PostingsCache(POSTINGS_CACHE_BYTES)
+
+
+def _postings(reader, matcher, lead_words: int) -> _Postings | None:
+    """The whole posting list under a leaf matcher (whatever its position), as arrays."""
+    term = matcher.term()
+    if term is None:
+        return None
+    key = (term, lead_words)
+    cached = _cache.get(reader, key)
+    if cached is not None:
+        return cached
+    if type(matcher) is matching.ListMatcher:  # a posting list inlined in the term info
+        ids, weights = list(matcher._ids), matcher._weights or [1.0] * len(matcher._ids)
+        values = list(matcher._values or ()) if lead_words else []
+        format_ = matcher._format
+    else:
+        if matcher._byteids:
+            return None
+        ids, weights, values = _read_blocks(matcher, want_values=bool(lead_words))
+        format_ = matcher.format
+    in_lead = None
+    if lead_words:
+        in_lead = _lead_counts(format_, values, lead_words)
+        if in_lead is None:
+            return None
+    exact = np.asarray(weights, dtype=np.float64)
+    narrow = exact.astype(np.float32)  # Whoosh's own block weights are 32-bit floats
+    weights = narrow if np.array_equal(narrow, exact) else exact
+    postings = _Postings(np.asarray(ids, dtype=np.int32), weights, in_lead)
+    _cache.put(reader, key, postings)
+    return postings
+
+
+def _read_blocks(matcher: W3LeafMatcher, want_values: bool):
+    """Every block of a term's postings, from the first, through the matcher's own decoders."""
+    ids, weights, values = [], [], []
+    matcher.reset()
+    while True:
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.extend(matcher._ids)
+        weights.extend(matcher._weights)
+        if want_values:
+            matcher._read_values()
+            values.extend(matcher._values)
+        if matcher._lastblock:
+            return ids, weights, values
+        matcher._next_block()
+
+
+def _lead_counts(format_, values: list, lead_words: int) -> np.ndarray | None:
+    """For each posting, how many of its positions are below `lead_words`."""
+    if not values:
+        return np.zeros(0, dtype=np.int32)
+    if not format_.supports("positions"):
+        return None
+    deltas = _position_deltas(format_, values)
+    lengths = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
+    flat = np.fromiter(chain.from_iterable(deltas), dtype=np.int64, count=int(lengths.sum()))
+    posting = np.repeat(np.arange(len(deltas)), lengths)
+    running = np.cumsum(flat)
+    starts = np.cumsum(lengths) - lengths
+    positions = running - np.repeat(running[starts] - flat[starts], lengths)
+    counts = np.bincount(posting[positions < lead_words], minlength=len(deltas))
+    return counts.astype(np.int32)
+
+
+def _position_deltas(format_, values: list) -> list[list[int]]:
+    """Each posting's position gaps (the first is its first position).
+
+    Whoosh's Positions format stores a 4-byte count and then a pickled list of
+    gaps per posting; a block's worth is unpickled as one tuple in one call.
+    Any other format, or anything unexpected, goes through the format's own
+    decoder a posting at a time.
+    """
+    if type(format_) is formats.Positions:
+        stream = b"".join(v[4:-1] if v.endswith(b".") else v[4:] for v in values)
+        try:
+            lists = pickle.loads(b"\x80\x02(" + stream + b"t.")
+        except Exception:
+            lists = None
+        if isinstance(lists, tuple) and len(lists) == len(values):
+            return lists
+    gaps = []
+    for value in values:
+        positions = format_.decode_positions(value)
+        gaps.append([b - a for a, b in zip([0, *positions], positions, strict=False)])
+    return gaps
+
+
+_length_arrays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _length_array(reader, fieldname: str) -> np.ndarray:
+    """ranking.field_lengths() as an array, the lengths NewsScorer scores with."""
+    per_field = _length_arrays.get(reader)
+    if per_field is None:
+        per_field = _length_arrays.setdefault(reader, {})
+    lengths = per_field.get(fieldname)
+    if lengths is None:
+        lengths = np.asarray(field_lengths(reader, fieldname), dtype=np.float64)
+        per_field[fieldname] = lengths
+    return lengths
