@@ -206,9 +206,9 @@ class _Evaluator:
         return mask, scores
 
     def _leaf(self, matcher, scorer):
-        lead_words = scorer.lead_words if type(scorer) is NewsScorer else 0
-        if type(scorer) not in (NewsScorer, WeightScorer):
+        if self.scored and type(scorer) not in (NewsScorer, WeightScorer):
             return self._walk(matcher)
+        lead_words = scorer.lead_words if self.scored and type(scorer) is NewsScorer else 0
         current = matcher.id()  # reading the postings moves the matcher
         postings = _postings(self.reader, matcher, lead_words)
         if postings is None:

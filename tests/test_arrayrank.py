@@ -16,6 +16,7 @@ from searchsvc.arrayrank import _lead_counts, _position_deltas, _Postings, _Post
 from searchsvc.filtercache import cached_ranges
 from searchsvc.indexer import reindex
 from searchsvc.querying import parse
+from searchsvc.ranking import RankingSettings
 from searchsvc.search import SearchRequest, search
 from searchsvc.snapshot import IndexHandle
 
@@ -103,6 +104,25 @@ def test_matches_and_scores_are_whooshs_document_at_a_time_answer(index, text):
     # The same floats, bit for bit, best first and ties to the lower document number.
     assert ranking.top == sorted(walked, key=lambda hit: (-hit[1], hit[0]))
     assert rank(searcher, query, window=3).top == ranking.top[:3]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        RankingSettings(coordination=1.5),  # Coordinated: per-document share of words matched
+        RankingSettings(proximity_boost=0.5, proximity_slop=2),  # near-phrase clauses, walked
+        RankingSettings(lead_words=0, title_b=0.3, k1=2.0),
+    ],
+)
+def test_other_ranking_settings_score_as_whoosh_walks(index, settings):
+    snapshot = IndexHandle(index, ranking=settings).snapshot()
+    for text in ["zebra report giraffe", "annual report zebra herd", '"annual report" herd']:
+        searcher, query = _parsed(snapshot, text)
+        walked = _walked(searcher, query)
+        assert walked
+        assert rank(searcher, query, window=1_000).top == sorted(
+            walked, key=lambda hit: (-hit[1], hit[0])
+        )
 
 
 @pytest.mark.parametrize("text", ["zebra report", "repo*", "zebra AND report", "report -zebra"])
