@@ -30,7 +30,7 @@ from whoosh import formats, matching
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.scoring import WeightScorer
 
-from searchsvc.ranking import CoordinationMatcher, NewsScorer, field_lengths
+from searchsvc.ranking import CoordinationMatcher, NewsScorer, field_length_array
 
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024  # decoded posting lists kept per process
 
@@ -224,7 +224,7 @@ class _Evaluator:
         if type(scorer) is WeightScorer:
             scores[ids] = weights
             return mask, scores
-        lengths = _length_array(self.reader, matcher.term()[0])[ids]
+        lengths = field_length_array(self.reader, matcher.term()[0])[ids]
         k1, b = scorer.K1, scorer.B
         # ranking.NewsScorer.score and whoosh.scoring.bm25, term for term.
         norm = (1 - b) + b * lengths / scorer.avgfl
@@ -388,18 +388,3 @@ def _position_deltas(format_, values: list) -> list[list[int]]:
         positions = format_.decode_positions(value)
         gaps.append([b - a for a, b in zip([0, *positions], positions, strict=False)])
     return gaps
-
-
-_length_arrays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _length_array(reader, fieldname: str) -> np.ndarray:
-    """ranking.field_lengths() as an array, the lengths NewsScorer scores with."""
-    per_field = _length_arrays.get(reader)
-    if per_field is None:
-        per_field = _length_arrays.setdefault(reader, {})
-    lengths = per_field.get(fieldname)
-    if lengths is None:
-        lengths = np.asarray(field_lengths(reader, fieldname), dtype=np.float64)
-        per_field[fieldname] = lengths
-    return lengths

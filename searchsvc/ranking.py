@@ -17,6 +17,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from whoosh import query as Q
 from whoosh.matching import Matcher
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer, bm25
@@ -115,6 +116,16 @@ def field_lengths(reader, fieldname: str) -> list[int]:
         length = reader.doc_field_length
         lengths = [length(d, fieldname, 1) or 1 for d in range(reader.doc_count_all())]
         per_field[fieldname] = lengths
+    return lengths
+
+
+def field_length_array(reader, fieldname: str) -> np.ndarray:
+    """field_lengths() as floats, for scoring a whole posting list at once (arrayrank.py)."""
+    per_field = _lengths.get(reader)
+    lengths = per_field.get((fieldname, "array")) if per_field else None
+    if lengths is None:
+        lengths = np.asarray(field_lengths(reader, fieldname), dtype=np.float64)
+        _lengths[reader][(fieldname, "array")] = lengths
     return lengths
 
 
