@@ -112,7 +112,7 @@ def search(snapshot: IndexSnapshot, request: SearchRequest) -> SearchResult:
                 source_url=article.url,
             )
         )
-    matched = ranking.matched.tolist()
+    matched = ranking.matched
     result = SearchResult(
         parsed.text, len(matched), True, request.page, request.size, 0.0, hits, corrected=corrected
     )
