@@ -112,11 +112,11 @@ def search(snapshot: IndexSnapshot, request: SearchRequest) -> SearchResult:
                 source_url=article.url,
             )
         )
-    matched = ranking.matched
+    total = len(ranking.matched)
     result = SearchResult(
-        parsed.text, len(matched), True, request.page, request.size, 0.0, hits, corrected=corrected
+        parsed.text, total, True, request.page, request.size, 0.0, hits, corrected=corrected
     )
-    discovery.enrich_result(article_searcher, query, matched, parsed, result)
+    discovery.enrich_result(article_searcher, query, ranking.matched, parsed, result)
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
 
