@@ -30,6 +30,7 @@ from whoosh import formats, matching
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.scoring import WeightScorer
 
+from searchsvc.filtercache import date_column
 from searchsvc.ranking import CoordinationMatcher, NewsScorer, field_length_array
 
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024  # decoded posting lists kept per process
@@ -67,12 +68,6 @@ def rank(searcher, query, window: int, by_date: bool = False) -> Ranking:
     return Ranking(matched, _best(matched, scores[matched], window))
 
 
-def matching_ids(reader, matcher) -> np.ndarray:
-    """The document numbers a matcher over one segment has yet to produce, ascending."""
-    mask, _ = _Evaluator(reader, reader.doc_count_all(), scored=False).evaluate(matcher)
-    return np.flatnonzero(mask)
-
-
 def _best(docnums: np.ndarray, scores: np.ndarray, window: int) -> list[tuple[int, float]]:
     """The `window` highest scores, ties to the lower document number."""
     if window <= 0 or not len(docnums):
@@ -86,8 +81,7 @@ def _best(docnums: np.ndarray, scores: np.ndarray, window: int) -> list[tuple[in
     return [(int(docnums[i]), float(scores[i])) for i in order]
 
 
-_date_columns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_UNDATED = np.iinfo(np.uint64).max  # the date column's value for a document without one
+_date_keys_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _date_keys(searcher) -> np.ndarray:
@@ -97,17 +91,15 @@ def _date_keys(searcher) -> np.ndarray:
     (its column default is the largest value); here they come last.
     """
     reader = searcher.reader()
-    keys = _date_columns.get(reader)
+    keys = _date_keys_cache.get(reader)
     if keys is None:
         keys = np.zeros(searcher.doc_count_all(), dtype=np.int64)
         for subsearcher, offset in searcher.leaf_searchers():
             leaf = subsearcher.reader()
             if leaf.has_column("date"):
-                column = leaf.column_reader("date", translate=False)
-                values = np.fromiter(column, dtype=np.uint64, count=leaf.doc_count_all())
-                values[values == _UNDATED] = 0
-                keys[offset : offset + len(values)] = values.astype(np.int64)
-        _date_columns[reader] = keys
+                values, _ = date_column(leaf)
+                keys[offset : offset + len(values)] = values
+        _date_keys_cache[reader] = keys
     return keys
 
 

@@ -1,10 +1,13 @@
-"""Date ranges answered from a per-reader cache of matching documents.
+"""Date ranges answered from the date column, cached per reader.
 
-Whoosh turns a date range into an OR over many numeric terms and walks every
-posting list on each query: most of a `date:1987-03` query's time. The set of
-matching documents only depends on the index reader, so it is kept per
-reader (a new generation brings a new reader) and the range then matches as
-Whoosh's own constant-score matcher would, with the same score.
+Whoosh turns a date range into an OR over many numeric terms (a few hundred
+for a month) and reads every one of their posting lists: most of a
+`date:1987-03` query's time, and more on every segment of a large index.
+The date column holds the same value as the indexed term (microseconds), so
+a range is one comparison over an array of every document's date, read once
+per segment. The matching documents are kept per reader (a new generation
+brings new readers) and match as Whoosh's own constant-score matcher would,
+with the same score.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ import numpy as np
 from whoosh import matching
 from whoosh import query as Q
 
-from searchsvc.arrayrank import matching_ids
-
 MAX_RANGES_PER_READER = 256
 
 _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_columns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -30,22 +32,16 @@ class CachedDateRange(Q.DateRange):
     """A DateRange whose matching documents are computed once per index reader."""
 
     def matcher(self, searcher, context=None):
-        from whoosh.searching import SearchContext
-
-        if not self.constantscore:
-            return super().matcher(searcher, context)
-        # A tree of unions over the range's terms, which matching_ids reads whole.
-        context = (context or SearchContext()).set(needs_current=True)
         reader = searcher.reader()
+        # One segment at a time (as arrayrank and Whoosh's collectors ask); else Whoosh's own.
+        if not (self.constantscore and reader.is_atomic() and reader.has_column(self.fieldname)):
+            return super().matcher(searcher, context)
         key = (self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
         with _lock:
             cache = _caches.setdefault(reader, {})
             ids = cache.get(key)
         if ids is None:
-            inner = self._compile_query(reader).matcher(searcher, context)
-            if isinstance(inner, matching.NullMatcherClass):
-                return inner
-            ids = array("I", matching_ids(reader, inner).astype(np.uint32).tobytes())
+            ids = array("I", self._matching(reader).astype(np.uint32).tobytes())
             with _lock:
                 if len(cache) >= MAX_RANGES_PER_READER:
                     cache.clear()
@@ -53,6 +49,37 @@ class CachedDateRange(Q.DateRange):
         if not ids:
             return matching.NullMatcher()
         return matching.ListMatcher(ids, all_weights=self.boost)
+
+    def _matching(self, reader) -> np.ndarray:
+        """The live documents of one segment whose date is in the range, ascending."""
+        values, dated = date_column(reader, self.fieldname)
+        keep = dated.copy()
+        if self.start is not None:
+            keep &= values > self.start if self.startexcl else values >= self.start
+        if self.end is not None:
+            keep &= values < self.end if self.endexcl else values <= self.end
+        if reader.has_deletions():
+            keep[list(reader.deleted_docs_set)] = False
+        return np.flatnonzero(keep)
+
+
+def date_column(reader, fieldname: str = "date") -> tuple[np.ndarray, np.ndarray]:
+    """One segment's date column as (values, has a date), read once per reader.
+
+    Values are microseconds from 0001-01-01 (Whoosh's datetime_to_long, the
+    indexed value); a document without a date holds the column's default.
+    """
+    found = _columns.get(reader, {}).get(fieldname)
+    if found is None:
+        column = reader.column_reader(fieldname, translate=False)
+        raw = np.fromiter(column, dtype=np.uint64, count=reader.doc_count_all())
+        default = reader.schema[fieldname].column_type.default_value()
+        dated = raw != np.uint64(default)
+        values = np.where(dated, raw, 0).astype(np.int64)
+        found = (values, dated)
+        with _lock:
+            _columns.setdefault(reader, {})[fieldname] = found
+    return found
 
 
 def cached_ranges(query: Q.Query) -> Q.Query:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
 
@@ -137,6 +138,28 @@ def test_top_hits_are_whooshs_own_search_results(index, text):
     results = searcher.search(query, limit=10, optimize=False)
     expected = [(results.docnum(i), results.score(i)) for i in range(results.scored_length())]
     assert rank(searcher, query, window=10).top == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "exclusive"),
+    [
+        (datetime(2001, 1, 1), datetime(2001, 12, 31, 23, 59), False),
+        (datetime(2000, 3, 13), datetime(2002, 5, 15), True),  # bounds on article dates
+        (None, datetime(2001, 6, 30), False),
+        (datetime(2001, 6, 30), None, True),
+        (datetime(1990, 1, 1), datetime(1990, 1, 2), False),  # nothing
+    ],
+)
+def test_date_ranges_from_the_column_are_whooshs_ranges(index, start, end, exclusive):
+    snapshot = IndexHandle(index).snapshot()
+    searcher, _ = snapshot.searchers()
+    whoosh = Q.DateRange("date", start, end, startexcl=exclusive, endexcl=exclusive)
+    expected = set(whoosh.docs(searcher))  # NumericRange.docs() runs Whoosh's term expansion
+    cached = cached_ranges(whoosh)
+    found = set()
+    for subsearcher, offset in searcher.leaf_searchers():
+        found.update(offset + d for d in cached.matcher(subsearcher).all_ids())
+    assert found == expected
 
 
 def test_by_date_is_newest_first_with_undated_last(tmp_path):
