@@ -326,19 +326,24 @@ def _postings(reader, matcher, lead_words: int) -> _Postings | None:
 
 
 def _read_blocks(matcher: W3LeafMatcher, want_values: bool):
-    """Every block of a term's postings, from the first, through the matcher's own decoders."""
+    """Every block of a term's postings, from the first, read with the matcher's own decoders.
+
+    Block ids are stored as gaps; they are summed with NumPy rather than by
+    Whoosh's per-posting generator.
+    """
     ids, weights, values = [], [], []
     matcher.reset()
     while True:
-        matcher._read_ids()
+        if matcher._data is None:
+            matcher._read_data()
+        ids.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))
         matcher._read_weights()
-        ids.extend(matcher._ids)
         weights.extend(matcher._weights)
         if want_values:
             matcher._read_values()
             values.extend(matcher._values)
         if matcher._lastblock:
-            return ids, weights, values
+            return np.concatenate(ids), weights, values
         matcher._next_block()
 
 
@@ -368,7 +373,10 @@ def _position_deltas(format_, values: list) -> list[list[int]]:
     decoder a posting at a time.
     """
     if type(format_) is formats.Positions:
-        stream = b"".join(v[4:-1] if v.endswith(b".") else v[4:] for v in values)
+        if b"".join([v[-1:] for v in values]) == b"." * len(values):  # as whoosh3 writes them
+            stream = b"".join([v[4:-1] for v in values])
+        else:
+            stream = b"".join([v[4:-1] if v.endswith(b".") else v[4:] for v in values])
         try:
             lists = pickle.loads(b"\x80\x02(" + stream + b"t.")
         except Exception:
