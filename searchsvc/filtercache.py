@@ -33,9 +33,25 @@ class CachedDateRange(Q.DateRange):
 
     def matcher(self, searcher, context=None):
         reader = searcher.reader()
-        # One segment at a time (as arrayrank and Whoosh's collectors ask); else Whoosh's own.
-        if not (self.constantscore and reader.is_atomic() and reader.has_column(self.fieldname)):
+        if not self._from_column(reader):
             return super().matcher(searcher, context)
+        ids = self._ids(reader)
+        if not ids:
+            return matching.NullMatcher()
+        return matching.ListMatcher(ids, all_weights=self.boost)
+
+    def estimate_size(self, ixreader) -> int:
+        # An AND sizes its clauses to order them; Whoosh's own estimate expands
+        # the range into its terms and sums their frequencies on every query.
+        if not self._from_column(ixreader):
+            return super().estimate_size(ixreader)
+        return len(self._ids(ixreader))
+
+    def _from_column(self, reader) -> bool:
+        # One segment at a time (as arrayrank and Whoosh's collectors ask); else Whoosh's own.
+        return self.constantscore and reader.is_atomic() and reader.has_column(self.fieldname)
+
+    def _ids(self, reader) -> array:
         key = (self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
         with _lock:
             cache = _caches.setdefault(reader, {})
@@ -46,9 +62,7 @@ class CachedDateRange(Q.DateRange):
                 if len(cache) >= MAX_RANGES_PER_READER:
                     cache.clear()
                 cache[key] = ids
-        if not ids:
-            return matching.NullMatcher()
-        return matching.ListMatcher(ids, all_weights=self.boost)
+        return ids
 
     def _matching(self, reader) -> np.ndarray:
         """The live documents of one segment whose date is in the range, ascending."""

@@ -158,7 +158,9 @@ def test_date_ranges_from_the_column_are_whooshs_ranges(index, start, end, exclu
     cached = cached_ranges(whoosh)
     found = set()
     for subsearcher, offset in searcher.leaf_searchers():
-        found.update(offset + d for d in cached.matcher(subsearcher).all_ids())
+        segment = {offset + d for d in cached.matcher(subsearcher).all_ids()}
+        assert cached.estimate_size(subsearcher.reader()) == len(segment)
+        found |= segment
     assert found == expected
 
 
