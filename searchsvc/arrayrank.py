@@ -30,7 +30,7 @@ from whoosh import formats, matching
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.scoring import WeightScorer
 
-from searchsvc.filtercache import date_column
+from searchsvc.filtercache import index_dates
 from searchsvc.ranking import CoordinationMatcher, NewsScorer, field_length_array
 
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024  # decoded posting lists kept per process
@@ -62,7 +62,9 @@ def rank(searcher, query, window: int, by_date: bool = False) -> Ranking:
             scores[offset : offset + size] = leaf_scores
     matched = np.flatnonzero(mask)
     if by_date:
-        keys = _date_keys(searcher)[matched]
+        # Undated documents hold 0, so they come last (Whoosh's sort puts them
+        # first: its column default is the largest value).
+        keys = index_dates(searcher.reader())[matched]
         order = np.lexsort((-matched, -keys))[:window]
         return Ranking(matched, [(int(matched[i]), None) for i in order])
     return Ranking(matched, _best(matched, scores[matched], window))
@@ -79,28 +81,6 @@ def _best(docnums: np.ndarray, scores: np.ndarray, window: int) -> list[tuple[in
         docnums, scores = docnums[keep], scores[keep]
     order = np.lexsort((docnums, -scores))[:window]
     return [(int(docnums[i]), float(scores[i])) for i in order]
-
-
-_date_keys_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _date_keys(searcher) -> np.ndarray:
-    """Each document's date as the column stores it (microseconds), 0 when undated.
-
-    Whoosh's own sort puts undated documents first when sorting newest first
-    (its column default is the largest value); here they come last.
-    """
-    reader = searcher.reader()
-    keys = _date_keys_cache.get(reader)
-    if keys is None:
-        keys = np.zeros(searcher.doc_count_all(), dtype=np.int64)
-        for subsearcher, offset in searcher.leaf_searchers():
-            leaf = subsearcher.reader()
-            if leaf.has_column("date"):
-                values, _ = date_column(leaf)
-                keys[offset : offset + len(values)] = values
-        _date_keys_cache[reader] = keys
-    return keys
 
 
 class _Evaluator:
@@ -166,7 +146,11 @@ class _Evaluator:
         mask_a, scores_a = self.evaluate(matcher.a)
         mask_b, scores_b = self.evaluate(matcher.b)
         mask = join(mask_a, mask_b)
-        return mask, self._where(mask, add(scores_a, scores_b)) if self.scored else None
+        if not self.scored:
+            return mask, None
+        scores = add(scores_a, scores_b)
+        # A union's sum is already zero wherever neither child matches.
+        return mask, scores if join is np.logical_or else self._where(mask, scores)
 
     def _coordinated(self, matcher: CoordinationMatcher):
         masks, total, matched = [], None, np.zeros(self.size)

@@ -15,6 +15,8 @@ from datetime import date
 import numpy as np
 from whoosh import query as Q
 
+from searchsvc.filtercache import index_dates
+
 MAX_FACET_VALUES = 12  # values listed per facet, most frequent first
 MAX_TOPIC_TERMS = 2_000  # topic vocabularies larger than this are not faceted
 _DAY = 86_400_000_000  # microseconds: the date column counts them from datetime.min
@@ -46,12 +48,9 @@ class _Columns:
                         codes[folded] = len(self.sources)
                     self.source_codes[docnum] = codes[folded]
                     self.labels.setdefault(folded, value)
-        self.days = np.zeros(count, dtype=np.int64)  # proleptic ordinal; 0 when undated
-        if reader.has_column("date"):
-            for docnum, raw in enumerate(reader.column_reader("date", translate=False)):
-                ordinal = raw // _DAY + 1 if isinstance(raw, int) else 0
-                if 1 < ordinal <= _MAX_ORDINAL:  # column defaults fall outside
-                    self.days[docnum] = ordinal
+        ordinals = index_dates(reader) // _DAY + 1  # undated documents hold 0: ordinal 1
+        valid = (ordinals > 1) & (ordinals <= _MAX_ORDINAL)
+        self.days = np.where(valid, ordinals, 0)  # proleptic ordinal; 0 when undated
         # Each (document, topic) pair, as two parallel arrays.
         self.topics: list[str] = []
         docs: list[int] = []

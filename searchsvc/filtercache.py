@@ -96,6 +96,23 @@ def date_column(reader, fieldname: str = "date") -> tuple[np.ndarray, np.ndarray
     return found
 
 
+_index_dates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def index_dates(reader) -> np.ndarray:
+    """Every document's date_column() value across a whole index reader; 0 when undated."""
+    dates = _index_dates.get(reader)
+    if dates is None:
+        dates = np.zeros(reader.doc_count_all(), dtype=np.int64)
+        for leaf, offset in reader.leaf_readers():
+            if leaf.has_column("date"):
+                values, _ = date_column(leaf)
+                dates[offset : offset + len(values)] = values
+        with _lock:
+            _index_dates[reader] = dates
+    return dates
+
+
 def cached_ranges(query: Q.Query) -> Q.Query:
     """`query` with every DateRange answered from the cache; anything else unchanged."""
 
