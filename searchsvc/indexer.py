@@ -23,6 +23,7 @@ from whoosh import index as whoosh_index
 from searchsvc import store, suggest
 from searchsvc.analysis import term_table
 from searchsvc.articles import Article
+from searchsvc.codec import PackedPositions
 from searchsvc.corpus import CorpusFile, Problem, discover, read_file
 from searchsvc.parallel import BackgroundWriter
 from searchsvc.schema import article_document, article_schema, paragraph_schema
@@ -100,12 +101,18 @@ def _base_generation(index_dir: Path, full: bool) -> tuple[store.Generation | No
         return None, ""
     try:
         base = store.current_generation(index_dir)
-        for index in base.open_indexes():
-            index.close()
+        articles, paragraphs = base.open_indexes()
+        packed = type(articles.schema["body"].format) is PackedPositions
+        articles.close()
+        paragraphs.close()
     except store.IndexIncompatible:
         return None, "the index was written by another version of searchsvc; rebuilt in full"
     except store.IndexMissing:
         return None, ""
+    if not packed:
+        # Readable, but its postings are whoosh3's pickled blocks (slow to read);
+        # new segments would mix the two layouts.
+        return None, "the index was written by an older version of searchsvc; rebuilt in full"
     return base, ""
 
 

@@ -14,17 +14,25 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from searchsvc.analysis import news_analyzer
 from searchsvc.articles import Article
+from searchsvc.codec import PackedPositions
 
 # Names that match exactly, whatever their case: "source:reuters" finds "Reuters".
 _folded_id = IDTokenizer() | LowercaseFilter()
+
+
+def _phrase_text(analyzer) -> TEXT:
+    """A TEXT field with positions, stored packed for array reads (codec.py)."""
+    field = TEXT(analyzer=analyzer, phrase=True)
+    field.format = PackedPositions(field_boost=field.format.field_boost)
+    return field
 
 
 def article_schema() -> Schema:
     analyzer = news_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=analyzer, phrase=True),
-        body=TEXT(analyzer=analyzer, phrase=True),
+        title=_phrase_text(analyzer),
+        body=_phrase_text(analyzer),
         date=DATETIME(sortable=True),
         source=ID(analyzer=_folded_id, sortable=True),
         topic=KEYWORD(lowercase=True, commas=True, scorable=False),

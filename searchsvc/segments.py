@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from whoosh import index as whoosh_index
 
+from searchsvc.codec import PackedCodec
+
 FULL = 0.9  # share of the pool's memory limit at which the segment is closed
 SMALL_SEGMENT_DOCS = 2_000  # segments below this are merged into the one being written
 
@@ -50,7 +52,7 @@ class SegmentedWriter:
 
     def __init__(self, index, limitmb: int):
         self.index, self.limitmb = index, limitmb
-        self.writer = index.writer(limitmb=limitmb)
+        self.writer = index.writer(limitmb=limitmb, codec=PackedCodec())
         self.segments_closed = 0
 
     @classmethod
@@ -64,7 +66,7 @@ class SegmentedWriter:
             # merge=False: leave the finished segments alone; the last commit
             # merges small ones (merge_small_segments).
             self.writer.commit(merge=False)
-            self.writer = self.index.writer(limitmb=self.limitmb)
+            self.writer = self.index.writer(limitmb=self.limitmb, codec=PackedCodec())
             self.segments_closed += 1
 
     def delete_by_term(self, fieldname: str, text: str) -> int:
