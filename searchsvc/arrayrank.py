@@ -18,18 +18,18 @@ document at a time, so any query still gets Whoosh's own answer.
 
 from __future__ import annotations
 
-import pickle
 import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
-from whoosh import formats, matching
+from whoosh import matching
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.query.spans import SpanNear2
 from whoosh.scoring import WeightScorer
 
+from searchsvc.codec import PackedLeafMatcher, PackedPositions, PostingArrays, inlined_arrays
 from searchsvc.filtercache import index_dates
 from searchsvc.ranking import CoordinationMatcher, NewsScorer, field_length_array
 
@@ -96,8 +96,9 @@ class _Evaluator:
         if not matcher.is_active():
             return self._empty()
         kind = type(matcher)
-        if kind is W3LeafMatcher or (kind is matching.ListMatcher and matcher._scorer):
-            return self._leaf(matcher, matcher.scorer if kind is W3LeafMatcher else matcher._scorer)
+        if kind in _LEAVES or (kind is matching.ListMatcher and matcher._scorer):
+            scorer = matcher._scorer if kind is matching.ListMatcher else matcher.scorer
+            return self._leaf(matcher, scorer)
         if kind is matching.ListMatcher:  # cached date ranges, Every: weights are the scores
             return self._list(matcher)
         if kind is matching.UnionMatcher:
@@ -128,6 +129,8 @@ class _Evaluator:
             return mask, self._where(mask, matcher._score) if self.scored else None
         if kind is CoordinationMatcher:
             return self._coordinated(matcher)
+        if kind is SpanNear2.SpanNear2Matcher:
+            return self._phrase(matcher)
         return self._walk(matcher)
 
     def _empty(self):
@@ -212,6 +215,27 @@ class _Evaluator:
         scores[ids] = leaf
         return mask, scores
 
+    def _phrase(self, matcher):
+        """A phrase: its words' intersection, Whoosh's scores, kept where the positions line up."""
+        leaves = [m.child if type(m) is matching.FilterMatcher else m for m in matcher.ms]
+        ordered = matcher.ordered and matcher.mindist == 1
+        if not ordered or not all(_has_positions(leaf) for leaf in leaves):
+            return self._walk(matcher)
+        mask, scores = self.evaluate(matcher.child)  # before reading positions moves the leaves
+        docs = np.flatnonzero(mask)
+        if not len(docs):
+            return mask, scores
+        words = [_positions_in(_positions(self.reader, leaf), docs) for leaf in leaves]
+        spans = _Spans.starting(*words[0])
+        for word_docs, word_positions in words[1:]:
+            if not len(spans.docs):
+                break
+            spans = spans.followed_by(word_docs, word_positions, matcher.slop)
+        phrase = np.zeros(self.size, dtype=bool)
+        phrase[spans.docs] = True
+        mask &= phrase
+        return mask, self._where(mask, scores)
+
     def _walk(self, matcher):
         """Whoosh's own document-at-a-time walk, for matchers without an array form."""
         ids, scores = [], []
@@ -228,6 +252,65 @@ class _Evaluator:
         dense = np.zeros(self.size)
         dense[index] = scores
         return mask, dense
+
+
+_LEAVES = (W3LeafMatcher, PackedLeafMatcher)  # whoosh3's own: from indexes older than codec.py
+
+
+def _has_positions(leaf) -> bool:
+    if type(leaf) is PackedLeafMatcher:
+        return type(leaf.format) is PackedPositions
+    return type(leaf) is matching.ListMatcher and leaf._format.supports("positions")
+
+
+def _positions(reader, leaf) -> PostingArrays:
+    """A leaf's whole posting list with positions, cached as the scoring arrays are."""
+    key = (leaf.term(), "positions")
+    cached = _cache.get(reader, key)
+    if cached is None:
+        if type(leaf) is PackedLeafMatcher:
+            cached = leaf.read_arrays(positions=True)
+        else:
+            cached = inlined_arrays(leaf, positions=True)
+        _cache.put(reader, key, cached)
+    return cached
+
+
+def _positions_in(postings: PostingArrays, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(document, position) pairs of the postings in `docs`, all of which the list holds."""
+    rows = np.searchsorted(postings.ids, docs)
+    counts = postings.position_counts[rows]
+    firsts = postings.position_starts()[rows]
+    total = int(counts.sum())
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts - firsts, counts)
+    return np.repeat(docs.astype(np.int64), counts), postings.positions[offsets]
+
+
+@dataclass(frozen=True)
+class _Spans:
+    """Phrase spans so far, as SpanNear2 keeps them: (document, first position, last position)."""
+
+    docs: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def starting(cls, docs: np.ndarray, positions: np.ndarray) -> _Spans:
+        return cls(docs, positions, positions)
+
+    def followed_by(self, docs: np.ndarray, positions: np.ndarray, slop: int) -> _Spans:
+        """The spans extended by a word 1 to `slop` positions after their end (ordered)."""
+        present = np.unique((docs << 32) | positions)
+        found = []
+        for gap in range(1, slop + 1):
+            probe = (self.docs << 32) | (self.ends + gap)
+            at = np.minimum(np.searchsorted(present, probe), len(present) - 1)
+            hit = present[at] == probe
+            found.append((self.docs[hit], self.starts[hit], self.ends[hit] + gap))
+        columns = [np.concatenate(column) for column in zip(*found, strict=True)]
+        if slop > 1:  # a span reached through two gaps is one span
+            columns = list(np.unique(np.stack(columns), axis=1))
+        return _Spans(*columns)
 
 
 @dataclass(frozen=True)
@@ -287,88 +370,17 @@ def _postings(reader, matcher, lead_words: int) -> _Postings | None:
     cached = _cache.get(reader, key)
     if cached is not None:
         return cached
-    if type(matcher) is matching.ListMatcher:  # a posting list inlined in the term info
-        ids, weights = list(matcher._ids), matcher._weights or [1.0] * len(matcher._ids)
-        values = list(matcher._values or ()) if lead_words else []
-        format_ = matcher._format
-    else:
-        if matcher._byteids:
-            return None
-        ids, weights, values = _read_blocks(matcher, want_values=bool(lead_words))
-        format_ = matcher.format
+    if type(matcher) is matching.ListMatcher and (not lead_words or _has_positions(matcher)):
+        arrays = inlined_arrays(matcher, positions=bool(lead_words))  # inlined in the term info
+    elif type(matcher) is PackedLeafMatcher and (not lead_words or _has_positions(matcher)):
+        arrays = matcher.read_arrays(positions=bool(lead_words))
+    else:  # whoosh3's pickled blocks, from an index older than codec.py: walked
+        return None
     in_lead = None
     if lead_words:
-        in_lead = _lead_counts(format_, values, lead_words)
-        if in_lead is None:
-            return None
-    exact = np.asarray(weights, dtype=np.float64)
-    narrow = exact.astype(np.float32)  # Whoosh's own block weights are 32-bit floats
-    weights = narrow if np.array_equal(narrow, exact) else exact
-    postings = _Postings(np.asarray(ids, dtype=np.int32), weights, in_lead)
+        posting = np.repeat(np.arange(len(arrays.ids)), arrays.position_counts)
+        in_lead = np.bincount(posting[arrays.positions < lead_words], minlength=len(arrays.ids))
+        in_lead = in_lead.astype(np.int32)
+    postings = _Postings(arrays.ids.astype(np.int32), arrays.weights, in_lead)
     _cache.put(reader, key, postings)
     return postings
-
-
-def _read_blocks(matcher: W3LeafMatcher, want_values: bool):
-    """Every block of a term's postings, from the first, read with the matcher's own decoders.
-
-    Block ids are stored as gaps; they are summed with NumPy rather than by
-    Whoosh's per-posting generator.
-    """
-    ids, weights, values = [], [], []
-    matcher.reset()
-    while True:
-        if matcher._data is None:
-            matcher._read_data()
-        ids.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))
-        matcher._read_weights()
-        weights.extend(matcher._weights)
-        if want_values:
-            matcher._read_values()
-            values.extend(matcher._values)
-        if matcher._lastblock:
-            return np.concatenate(ids), weights, values
-        matcher._next_block()
-
-
-def _lead_counts(format_, values: list, lead_words: int) -> np.ndarray | None:
-    """For each posting, how many of its positions are below `lead_words`."""
-    if not values:
-        return np.zeros(0, dtype=np.int32)
-    if not format_.supports("positions"):
-        return None
-    deltas = _position_deltas(format_, values)
-    lengths = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
-    flat = np.fromiter(chain.from_iterable(deltas), dtype=np.int64, count=int(lengths.sum()))
-    posting = np.repeat(np.arange(len(deltas)), lengths)
-    running = np.cumsum(flat)
-    starts = np.cumsum(lengths) - lengths
-    positions = running - np.repeat(running[starts] - flat[starts], lengths)
-    counts = np.bincount(posting[positions < lead_words], minlength=len(deltas))
-    return counts.astype(np.int32)
-
-
-def _position_deltas(format_, values: list) -> list[list[int]]:
-    """Each posting's position gaps (the first is its first position).
-
-    Whoosh's Positions format stores a 4-byte count and then a pickled list of
-    gaps per posting; a block's worth is unpickled as one tuple in one call.
-    Any other format, or anything unexpected, goes through the format's own
-    decoder a posting at a time.
-    """
-    if type(format_) is formats.Positions:
-        if b"".join([v[-1:] for v in values]) == b"." * len(values):  # as whoosh3 writes them
-            stream = b"".join([v[4:-1] for v in values])
-        else:
-            stream = b"".join([v[4:-1] if v.endswith(b".") else v[4:] for v in values])
-        try:
-            lists = pickle.loads(b"\x80\x02(" + stream + b"t.")
-        except Exception:
-            lists = None
-        if isinstance(lists, tuple) and len(lists) == len(values):
-            return lists
-    gaps = []
-    for value in values:
-        positions = format_.decode_positions(value)
-        gaps.append([b - a for a, b in zip([0, *positions], positions, strict=False)])
-    return gaps

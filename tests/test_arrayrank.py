@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
 import pytest
-from whoosh import formats
 from whoosh import query as Q
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import TEXT
 
-from searchsvc import segments
-from searchsvc.arrayrank import _lead_counts, _position_deltas, _Postings, _PostingsCache, rank
+from searchsvc import arrayrank, schema, segments
+from searchsvc.arrayrank import _Postings, _PostingsCache, rank
+from searchsvc.codec import PackedCodec, PackedPositions
 from searchsvc.filtercache import cached_ranges
 from searchsvc.indexer import reindex
 from searchsvc.querying import parse
@@ -33,6 +34,10 @@ QUERIES = [
     '"zebra herd"',
     '"herd zebra"',
     '"zebra zebra"',
+    '"the zebra herd"',
+    '"zebra herd"~3',
+    '"herd zebra"~2',
+    '"annual report" -"report came"',
     'title:"zebra zebra"',
     "title:zebra",
     "source:wire report",
@@ -67,16 +72,18 @@ def _write_corpus(path: Path, first: int, count: int) -> None:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory) -> Path:
-    """Two segments (an incremental run added one) and deleted documents in the first."""
+    """Two segments (an incremental run added one), deleted documents in the first, and
+    posting lists of many blocks."""
     root = tmp_path_factory.mktemp("arrayrank")
     corpus = root / "corpus"
     corpus.mkdir()
-    _write_corpus(corpus / "one.jsonl", 0, 60)
-    reindex([corpus], root / "ix")
-    _write_corpus(corpus / "two.jsonl", 100, 40)
-    lines = (corpus / "one.jsonl").read_text("utf-8").splitlines()
-    (corpus / "one.jsonl").write_text("\n".join(lines[:45]) + "\n", "utf-8")  # 15 deleted
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "PackedCodec", lambda: PackedCodec(blocklimit=8))
+        _write_corpus(corpus / "one.jsonl", 0, 60)
+        reindex([corpus], root / "ix")
+        _write_corpus(corpus / "two.jsonl", 100, 40)
+        lines = (corpus / "one.jsonl").read_text("utf-8").splitlines()
+        (corpus / "one.jsonl").write_text("\n".join(lines[:45]) + "\n", "utf-8")  # 15 deleted
         patch.setattr(segments, "SMALL_SEGMENT_DOCS", 0)  # keep the small first segment
         reindex([corpus], root / "ix")
     return root / "ix"
@@ -110,6 +117,20 @@ def test_matches_and_scores_are_whooshs_document_at_a_time_answer(index, text):
     # The same floats, bit for bit, best first and ties to the lower document number.
     assert ranking.top == sorted(walked, key=lambda hit: (-hit[1], hit[0]))
     assert rank(searcher, query, window=3).top == ranking.top[:3]
+
+
+def test_words_phrases_and_filters_are_scored_with_arrays_none_walked(index, monkeypatch):
+    def refuse(self, matcher):
+        raise AssertionError(f"walked {type(matcher).__name__}")
+
+    monkeypatch.setattr(arrayrank._Evaluator, "_walk", refuse)
+    snapshot = IndexHandle(index).snapshot()
+    for text in QUERIES:
+        # Whoosh reads a wildcard's words, or several excluded ones, into an
+        # ArrayUnionMatcher, which is still walked.
+        if "*" not in text and text.count(" -") < 2:
+            searcher, query = _parsed(snapshot, text)
+            rank(searcher, query, window=10)
 
 
 @pytest.mark.parametrize(
@@ -182,18 +203,24 @@ def test_by_date_is_newest_first_with_undated_last(tmp_path):
     assert all(hit.score is None for hit in result.hits)
 
 
-def test_lead_positions_decode_as_whoosh_decodes_them():
-    """The one-call block decode of Positions values gives the format's own positions."""
-    positions = formats.Positions()
-    lists = [[0], [3, 9, 40], [31], list(range(5, 3000, 7)), [29, 30]]
-    values = [positions.encode(p) for p in lists]
-    values[1] = values[1][:-1]  # stored values may lack pickle's final STOP
-    gaps = _position_deltas(positions, values)
-    assert [list(accumulate(g)) for g in gaps] == lists
-    assert _lead_counts(positions, values, 30).tolist() == [1, 2, 0, 4, 1]
-    characters = formats.Characters()  # another format: decoded a posting at a time
-    encoded = [characters.encode([(p, p * 5, p * 5 + 4) for p in pos]) for pos in lists]
-    assert _lead_counts(characters, encoded, 30).tolist() == [1, 2, 0, 4, 1]
+def test_an_index_in_whoosh3s_own_layout_is_served_and_rebuilt_by_the_next_reindex(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _write_corpus(corpus / "one.jsonl", 0, 30)
+    with pytest.MonkeyPatch.context() as patch:  # as versions before codec.py wrote it
+        patch.setattr(segments, "PackedCodec", W3Codec)
+        patch.setattr(schema, "_phrase_text", lambda analyzer: TEXT(analyzer, phrase=True))
+        reindex([corpus], tmp_path / "ix")
+    snapshot = IndexHandle(tmp_path / "ix").snapshot()
+    for text in ['"annual report"', "zebra report", "report -zebra"]:
+        searcher, query = _parsed(snapshot, text)
+        walked = sorted(_walked(searcher, query), key=lambda hit: (-hit[1], hit[0]))
+        assert walked and rank(searcher, query, window=1_000).top == walked
+    report = reindex([corpus], tmp_path / "ix")
+    assert "older version of searchsvc; rebuilt in full" in report.problems[0].reason
+    assert report.added == 30 and not report.skipped
+    searcher, _ = IndexHandle(tmp_path / "ix").snapshot().searchers()
+    assert type(searcher.schema["body"].format) is PackedPositions
 
 
 def test_postings_cache_keeps_to_its_budget():
