@@ -18,6 +18,7 @@ document at a time, so any query still gets Whoosh's own answer.
 
 from __future__ import annotations
 
+import copy
 import threading
 import weakref
 from collections import OrderedDict
@@ -25,9 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from whoosh import matching
+from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.binary import IntersectionMatcher
 from whoosh.query.spans import SpanNear2
 from whoosh.scoring import WeightScorer
+from whoosh.util import make_binary_tree
 
 from searchsvc.codec import PackedLeafMatcher, PackedPositions, PostingArrays, inlined_arrays
 from searchsvc.filtercache import index_dates
@@ -49,6 +53,7 @@ def rank(searcher, query, window: int, by_date: bool = False) -> Ranking:
     collector orders them); by date, newest first, undated last, ties to the
     higher document number (the later indexed), and no scores.
     """
+    query = query.accept(_array_phrase)
     total = searcher.doc_count_all()
     mask = np.zeros(total, dtype=bool)
     scores = None if by_date else np.zeros(total, dtype=np.float64)
@@ -129,8 +134,6 @@ class _Evaluator:
             return mask, self._where(mask, matcher._score) if self.scored else None
         if kind is CoordinationMatcher:
             return self._coordinated(matcher)
-        if kind is SpanNear2.SpanNear2Matcher:
-            return self._phrase(matcher)
         return self._walk(matcher)
 
     def _empty(self):
@@ -215,27 +218,6 @@ class _Evaluator:
         scores[ids] = leaf
         return mask, scores
 
-    def _phrase(self, matcher):
-        """A phrase: its words' intersection, Whoosh's scores, kept where the positions line up."""
-        leaves = [m.child if type(m) is matching.FilterMatcher else m for m in matcher.ms]
-        ordered = matcher.ordered and matcher.mindist == 1
-        if not ordered or not all(_has_positions(leaf) for leaf in leaves):
-            return self._walk(matcher)
-        mask, scores = self.evaluate(matcher.child)  # before reading positions moves the leaves
-        docs = np.flatnonzero(mask)
-        if not len(docs):
-            return mask, scores
-        words = [_positions_in(_positions(self.reader, leaf), docs) for leaf in leaves]
-        spans = _Spans.starting(*words[0])
-        for word_docs, word_positions in words[1:]:
-            if not len(spans.docs):
-                break
-            spans = spans.followed_by(word_docs, word_positions, matcher.slop)
-        phrase = np.zeros(self.size, dtype=bool)
-        phrase[spans.docs] = True
-        mask &= phrase
-        return mask, self._where(mask, scores)
-
     def _walk(self, matcher):
         """Whoosh's own document-at-a-time walk, for matchers without an array form."""
         ids, scores = [], []
@@ -284,6 +266,59 @@ def _positions_in(postings: PostingArrays, docs: np.ndarray) -> tuple[np.ndarray
     total = int(counts.sum())
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts - firsts, counts)
     return np.repeat(docs.astype(np.int64), counts), postings.positions[offsets]
+
+
+def _array_phrase(node: Q.Query) -> Q.Query:
+    if type(node) is Q.Phrase:
+        node = copy.copy(node)
+        node.__class__ = ArrayPhrase
+    return node
+
+
+class ArrayPhrase(Q.Phrase):
+    """A phrase whose matcher lists a segment's matches, found with arrays.
+
+    Whoosh's phrase matcher (SpanNear2's) walks the words' intersection to its
+    first match as soon as it is built, checking positions a document at a
+    time; for a phrase that is rare in a segment, that is the whole walk. Here
+    the words' intersection is evaluated with arrays (Whoosh's scores, added in
+    its order), and kept where the positions line up as SpanNear2's ordered
+    spans would, slop included. The matches come back as a ListMatcher whose
+    weights are the scores, so any parent matcher, Whoosh's or ours, reads it.
+    """
+
+    def matcher(self, searcher, context=None):
+        field = searcher.schema[self.fieldname] if self.fieldname in searcher.schema else None
+        if field is None or type(field.format) is not PackedPositions:
+            return super().matcher(searcher, context)  # Whoosh's checks, errors and walk
+        reader = searcher.reader()
+        try:
+            words = [field.to_bytes(word) for word in self.words]
+        except ValueError:
+            return matching.NullMatcher()
+        if any((self.fieldname, word) not in reader for word in words):
+            return matching.NullMatcher()
+        context = SpanNear2._span_context(context)
+        ms = [Q.Term(self.fieldname, word).matcher(searcher, context) for word in words]
+        leaves = [m.child if type(m) is matching.FilterMatcher else m for m in ms]
+        if not all(_has_positions(leaf) for leaf in leaves):
+            return super().matcher(searcher, context)
+        scored = context is None or context.weighting is not None
+        evaluator = _Evaluator(reader, searcher.doc_count_all(), scored)
+        # Evaluated before the positions are read: reading moves the leaves.
+        mask, scores = evaluator.evaluate(make_binary_tree(IntersectionMatcher, ms))
+        docs = np.flatnonzero(mask)
+        if len(docs):
+            positions = [_positions_in(_positions(reader, leaf), docs) for leaf in leaves]
+            spans = _Spans.starting(*positions[0])
+            for word_docs, word_positions in positions[1:]:
+                if not len(spans.docs):
+                    break
+                spans = spans.followed_by(word_docs, word_positions, self.slop)
+            docs = np.unique(spans.docs)
+        weights = scores[docs].tolist() if scored else None
+        found = matching.ListMatcher(docs.tolist(), weights=weights, term=None)
+        return found if self.boost == 1.0 else matching.WrappingMatcher(found, boost=self.boost)
 
 
 @dataclass(frozen=True)
