@@ -6,12 +6,14 @@ import pytest
 from whoosh import query as Q
 from whoosh.filedb.filestore import RamStorage
 
+from searchsvc import ranking
 from searchsvc.config import load_config
 from searchsvc.ranking import (
     Coordinated,
     NewsWeighting,
     RankingSettings,
     body_words,
+    field_lengths,
     proximity_clauses,
 )
 from searchsvc.schema import article_schema
@@ -103,6 +105,20 @@ def test_body_words_skips_phrases_and_keeps_order():
         Q.Term("body", "opec"),
     ]
     assert body_words(clauses) == ["oil", "opec"]
+
+
+def test_field_lengths_read_at_once_are_the_lengths_whoosh_decodes():
+    ix = RamStorage().create_index(article_schema())
+    with ix.writer() as writer:
+        for n in range(300):  # empty texts and lengths past the one-byte exact range
+            body = " ".join(["word"] * (n * 37 % 5000))
+            writer.add_document(id=str(n), title="" if n % 3 else "A title", body=body, record="{}")
+    with ix.reader() as reader:
+        for field in ("title", "body"):
+            assert ranking._length_bytes(reader, field) is not None  # not the per-document loop
+            decoded = [reader.doc_field_length(d, field, 1) or 1 for d in range(300)]
+            assert field_lengths(reader, field) == decoded
+            assert len(set(decoded)) > (1 if field == "title" else 50)
 
 
 def test_ranking_defaults_are_the_configured_defaults():
