@@ -86,8 +86,10 @@ class PostingArrays:
 
 class PackedPostingsWriter(W3PostingsWriter):
     def _mini_ids(self):
-        ids = np.frombuffer(self._ids, dtype=np.uint32)
-        return np.diff(ids, prepend=np.uint32(0)).astype(_U32).tobytes()
+        # Most blocks hold a posting or two (rare words): NumPy's call overhead
+        # would cost more than this loop.
+        ids = self._ids
+        return _to_bytes(array("I", [b - a for a, b in zip([0, *ids[:-1]], ids, strict=True)]))
 
     def _mini_weights(self):
         weights = self._weights
@@ -110,8 +112,7 @@ class PackedLeafMatcher(W3LeafMatcher):
     def _read_ids(self):
         if self._data is None:
             self._read_data()
-        gaps = np.frombuffer(self._data[0], dtype=_U32)
-        self._ids = tuple(np.cumsum(gaps, dtype=np.int64).tolist())
+        self._ids = tuple(accumulate(_from_bytes("I", self._data[0])))
 
     def _read_weights(self):
         if self._data is None:
