@@ -115,8 +115,11 @@ class _Evaluator:
         if kind is matching.AndMaybeMatcher:
             return self._combine(matcher, lambda a, b: a, np.add)
         if kind is matching.AndNotMatcher:
-            (mask, scores), (excluded, _) = self.evaluate(matcher.a), self.evaluate(matcher.b)
+            mask, scores = self.evaluate(matcher.a)
+            excluded, _ = self._unscored().evaluate(matcher.b)
             return mask & ~excluded, self._where(mask & ~excluded, scores)
+        if kind is matching.ArrayUnionMatcher:
+            return self._array_union(matcher)
         if kind is matching.WrappingMatcher:
             mask, scores = self.evaluate(matcher.child)
             return mask, scores if scores is None else scores * matcher.boost
@@ -135,6 +138,33 @@ class _Evaluator:
         if kind is CoordinationMatcher:
             return self._coordinated(matcher)
         return self._walk(matcher)
+
+    def _unscored(self) -> _Evaluator:
+        """The same segment, matches only: for excluded clauses, whose scores nobody reads."""
+        return self if not self.scored else _Evaluator(self.reader, self.size, scored=False)
+
+    def _array_union(self, matcher):
+        """Whoosh's buffered union (wildcards, several excluded words), from where it stands.
+
+        It has summed its children's scores into a buffer for documents
+        `_offset` to `_limit`, and its children stand at `_limit` or beyond;
+        a document matches where its sum is above zero, as in Whoosh.
+        """
+        offset, limit, current = matcher._offset, matcher._limit, matcher._docnum
+        totals = np.zeros(self.size)
+        if current < limit:
+            buffered = np.frombuffer(matcher._a, dtype=np.float64)
+            totals[current:limit] = buffered[current - offset : limit - offset]
+        scored = matcher._scored and self.scored
+        evaluator = self if scored else self._unscored()
+        for child in matcher._submatchers:
+            mask, scores = evaluator.evaluate(child)
+            if scored:
+                totals += scores * matcher._boost
+            else:
+                totals[mask] = 1.0
+        mask = totals > 0
+        return mask, (totals if self.scored else None)
 
     def _empty(self):
         mask = np.zeros(self.size, dtype=bool)
