@@ -30,8 +30,17 @@ from itertools import accumulate, chain
 
 import numpy as np
 from whoosh import formats
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3Segment
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    W3Codec,
+    W3LeafMatcher,
+    W3PerDocReader,
+    W3PostingsWriter,
+    W3Segment,
+)
+from whoosh.columns import NumericColumn
 from whoosh.matching import ListMatcher
+from whoosh.util.numeric import byte_to_length
 
 _SWAP = sys.byteorder != "little"  # the files are little-endian on every machine
 _U32 = np.dtype("<u4")
@@ -179,6 +188,34 @@ def inlined_arrays(matcher: ListMatcher, positions: bool = False) -> PostingArra
     return PostingArrays(ids, weights, counts, flat)
 
 
+def field_length_bytes(perdoc: W3PerDocReader, fieldname: str, doccount: int) -> np.ndarray | None:
+    """Every document's length byte for `fieldname`, in one read; None if not stored so."""
+    column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+    if type(column) is not NumericColumn.Reader or column._typecode != "B":
+        return None
+    lengths = np.full(doccount, column._default, dtype=np.uint8)
+    stored = min(column._count, doccount)
+    lengths[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
+    return lengths
+
+
+# What whoosh3's doc_field_length_reader gives for a length byte: None for 0.
+_DECODED_LENGTHS = np.array([None] + [byte_to_length(b) for b in range(1, 256)], dtype=object)
+
+
+class PackedPerDocReader(W3PerDocReader):
+    def doc_field_length_reader(self, fieldname, default=0):
+        """Lengths for writing postings, decoded for the whole segment at once.
+
+        whoosh3 reads and decodes a document's length byte for every posting
+        it writes: 10% of a Reuters build, in cProfile.
+        """
+        column = field_length_bytes(self, fieldname, self._doccount)
+        if column is None:
+            return super().doc_field_length_reader(fieldname, default)
+        return _DECODED_LENGTHS[column].tolist().__getitem__
+
+
 class PackedCodec(W3Codec):
     """whoosh3 with packed posting blocks; term vectors (not used here) stay whoosh3's."""
 
@@ -198,6 +235,9 @@ class PackedCodec(W3Codec):
             return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
         offset, length = terminfo.extent()
         return PackedLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+    def per_document_reader(self, storage, segment):
+        return PackedPerDocReader(storage, segment)
 
     def new_segment(self, storage, indexname):
         return W3Segment(self, indexname)

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as Q
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader
-from whoosh.columns import NumericColumn
+from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.matching import Matcher
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer, bm25
 from whoosh.util.numeric import byte_to_length
+
+from searchsvc.codec import field_length_bytes
 
 
 @dataclass(frozen=True)
@@ -147,23 +148,15 @@ _BYTE_LENGTHS = np.array([byte_to_length(byte) or 1 if byte else 1 for byte in r
 
 
 def _length_bytes(reader, fieldname: str) -> np.ndarray | None:
-    """A segment's length bytes for `fieldname`, read in one go (whoosh3's layout only).
+    """A segment's length bytes for `fieldname`, in one read (whoosh3's layout only).
 
     A document at a time, a 10x Reuters segment took 30 ms a field; the first
     query after a new index generation opened paid it for every segment.
     """
     perdoc = getattr(reader, "_perdoc", None)
-    if type(perdoc) is not W3PerDocReader:
+    if not isinstance(perdoc, W3PerDocReader):
         return None
-    column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-    if type(column) is not NumericColumn.Reader or column._typecode != "B":
-        return None
-    total = reader.doc_count_all()
-    column_bytes = np.full(total, column._default, dtype=np.uint8)
-    stored = min(column._count, total)
-    data = column._dbfile.get(column._basepos, stored)
-    column_bytes[:stored] = np.frombuffer(data, dtype=np.uint8)
-    return column_bytes
+    return field_length_bytes(perdoc, fieldname, reader.doc_count_all())
 
 
 def field_length_array(reader, fieldname: str) -> np.ndarray:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
 from whoosh.fields import ID, TEXT, Schema
 
-from searchsvc.codec import PackedCodec, PackedLeafMatcher, PackedPositions
+from searchsvc.codec import PackedCodec, PackedLeafMatcher, PackedPerDocReader, PackedPositions
 
 WORDS = ["oil", "price", "rise", "opec", "cut", "output", "crude", "barrel", "talks", "gulf"]
 
@@ -91,6 +91,22 @@ def test_whoosh_reads_the_same_postings_through_packed_blocks(indexes):
                     continue
                 walked = _walk(old.postings(fieldname, text), positions)
                 assert _walk(new.postings(fieldname, text), positions) == walked
+
+
+def test_lengths_read_at_once_for_writing_are_whoosh3s(indexes):
+    whoosh3, packed = indexes
+    with whoosh3.reader() as expected, packed.reader() as got:
+        for new, _ in got.leaf_readers():
+            assert type(new._perdoc) is PackedPerDocReader
+            for fieldname in ("body", "tags"):
+                fast = new._perdoc.doc_field_length_reader(fieldname)
+                slow = W3PerDocReader.doc_field_length_reader(new._perdoc, fieldname)
+                docnums = range(new.doc_count_all())
+                assert [fast(d) for d in docnums] == [slow(d) for d in docnums]
+        # Block and term statistics were written from those lengths.
+        for fieldname, text in expected.all_terms():
+            want, have = expected.term_info(fieldname, text), got.term_info(fieldname, text)
+            assert (have.min_length(), have.max_length()) == (want.min_length(), want.max_length())
 
 
 def test_read_arrays_is_the_whole_list_whatever_the_matcher_position(indexes):
