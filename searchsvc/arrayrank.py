@@ -221,7 +221,10 @@ class _Evaluator:
         if self.scored and type(scorer) not in (NewsScorer, WeightScorer):
             return self._walk(matcher)
         lead_words = scorer.lead_words if self.scored and type(scorer) is NewsScorer else 0
-        current = matcher.id()  # reading the postings moves the matcher
+        # Where the matcher stands (reading the postings moves it); a matcher
+        # still on its first posting need not decode a block to say so.
+        at_start = type(matcher) is PackedLeafMatcher and matcher.at_start()
+        current = 0 if at_start else matcher.id()
         postings = _postings(self.reader, matcher, lead_words)
         if postings is None:
             return self._walk(matcher)

@@ -118,6 +118,14 @@ class PackedPostingsWriter(W3PostingsWriter):
 class PackedLeafMatcher(W3LeafMatcher):
     """whoosh3's leaf matcher over packed blocks, plus a whole-list read into arrays."""
 
+    def _goto(self, position):
+        self._block_at = position
+        super()._goto(position)
+
+    def at_start(self) -> bool:
+        """Still on its first posting: the whole list is ahead of it (no block read to know)."""
+        return self._block_at == self._baseoffset and self._i == 0 and not self._atend
+
     def _read_ids(self):
         if self._data is None:
             self._read_data()
@@ -150,7 +158,8 @@ class PackedLeafMatcher(W3LeafMatcher):
         if positions and type(self.format) is not PackedPositions:
             raise ValueError(f"{type(self.format).__name__} has no packed positions")
         ids, weights, lengths, joined = [], [], [], []
-        self.reset()
+        if self._block_at != self._baseoffset:
+            self.reset()  # else the first block's data, if read, is read once
         while True:
             if self._data is None:
                 self._read_data()

@@ -119,9 +119,16 @@ def test_read_arrays_is_the_whole_list_whatever_the_matcher_position(indexes):
                     matcher = matcher.child  # deleted documents filtered
                 walked = _walk(leaf.postings("body", word), positions=True)
                 walked_ids = [docnum for docnum, _, _ in walked]
+                fresh = leaf.postings("body", word)
+                fresh = fresh if type(fresh) is PackedLeafMatcher else fresh.child
+                assert fresh.at_start()
+                fresh.id()  # its first block decoded: read once more, not twice
+                assert fresh.read_arrays().ids.tolist() == fresh.read_arrays().ids.tolist()
                 matcher.skip_to(walked_ids[len(walked_ids) // 2])
+                assert not matcher.at_start()
                 arrays = matcher.read_arrays(positions=True)
                 assert not matcher.is_active()
+                assert arrays.ids.tolist() == fresh.read_arrays().ids.tolist()
                 # Deleted documents are the FilterMatcher's to drop, not the list's.
                 keep = np.isin(arrays.ids, walked_ids)
                 assert arrays.ids[keep].tolist() == walked_ids
