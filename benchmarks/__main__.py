@@ -18,7 +18,14 @@ from pathlib import Path
 
 from benchmarks import queries as query_set
 from benchmarks.engines import ENGINES
-from benchmarks.measure import ROOT, Server, http_clients, run_build, time_queries
+from benchmarks.measure import (
+    ROOT,
+    Server,
+    http_clients,
+    run_build,
+    time_interleaved,
+    time_queries,
+)
 
 PARTS = ("index", "query", "http", "scale")
 BASELINE = "plain-whoosh"
@@ -103,6 +110,27 @@ def measure_corpus(args, corpus: Path, label: str, queries, parts) -> dict:
     return out
 
 
+def measure_growth(args, queries) -> dict:
+    """searchsvc on the base corpus and each multiple, the queries taking turns in one process."""
+    labels = ["base"] + [f"{factor}x" for factor in args.scale]
+    missing = [label for label in labels if not index_dir(args, "searchsvc", label).exists()]
+    if missing:
+        print(f"\n(growth not measured: no searchsvc index for {', '.join(missing)};"
+              " run with --only index,query,scale)")  # fmt: skip
+        return {}
+    print(f"[growth] {len(queries)} queries, taking turns on {', '.join(labels)} ...", flush=True)
+    engines = {label: ENGINES["searchsvc"](index_dir(args, "searchsvc", label)) for label in labels}
+    growth = time_interleaved(engines, queries)
+    base = growth["base"]["all"]
+    print("\n## searchsvc growth, queries taking turns in one process, ms (ratio to base)")
+    print(f"{'corpus':8} {'p50':>8} {'ratio':>7} {'p95':>8} {'ratio':>7} {'p99':>8}")
+    for label, timing in growth.items():
+        a = timing["all"]
+        print(f"{label:8} {a['p50']:8.2f} {ratio(a['p50'], base['p50']):>7} {a['p95']:8.2f}"
+              f" {ratio(a['p95'], base['p95']):>7} {a['p99']:8.2f}")  # fmt: skip
+    return growth
+
+
 def ratio(value, base) -> str:
     if not isinstance(value, (int, float)) or not isinstance(base, (int, float)) or not base:
         return "-"
@@ -171,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             report["runs"][label] = measure_corpus(args, corpus, label, queries,
                                                    ["index", "query"])  # fmt: skip
             print_tables(label, report["runs"][label])
+        if "searchsvc" in args.engines:
+            report["growth"] = measure_growth(args, queries)
     report["seconds"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)
     target = args.output / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

@@ -85,24 +85,40 @@ def disk_usage(path: Path) -> int:
 
 def time_queries(engine, queries: list[BenchQuery], warmup: int = 20) -> dict:
     """Latency by query class and overall, after a short warm-up spread over every class."""
-    for query in queries[:: max(1, len(queries) // warmup)][:warmup]:
-        _safe(engine.run, query)
-    by_class: dict[str, list[float]] = {}
-    errors = 0
-    for query in queries:
-        started = time.perf_counter()
-        ok = _safe(engine.run, query)
-        elapsed = (time.perf_counter() - started) * 1000
-        if ok:
-            by_class.setdefault(query.kind, []).append(elapsed)
-        else:
-            errors += 1
-    every = [ms for samples in by_class.values() for ms in samples]
-    return {
-        "all": percentiles(every),
-        "classes": {kind: percentiles(samples) for kind, samples in by_class.items()},
-        "errors": errors,
-    }
+    return time_interleaved({"engine": engine}, queries, warmup)["engine"]
+
+
+def time_interleaved(engines: dict, queries: list[BenchQuery], warmup: int = 20) -> dict:
+    """time_queries for several engines in one process, each query run on each in turn.
+
+    Taking turns (in alternating order) puts a shared machine's drift on all
+    of them alike, which two runs minutes apart do not: a growth ratio
+    between two corpora is then measured under the same conditions.
+    """
+    names = list(engines)
+    for query in queries[:: max(1, len(queries) // max(1, warmup))][:warmup]:
+        for name in names:
+            _safe(engines[name].run, query)
+    by_class: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+    errors = dict.fromkeys(names, 0)
+    for number, query in enumerate(queries):
+        for name in names if number % 2 == 0 else names[::-1]:
+            started = time.perf_counter()
+            ok = _safe(engines[name].run, query)
+            elapsed = (time.perf_counter() - started) * 1000
+            if ok:
+                by_class[name].setdefault(query.kind, []).append(elapsed)
+            else:
+                errors[name] += 1
+    report = {}
+    for name in names:
+        every = [ms for samples in by_class[name].values() for ms in samples]
+        report[name] = {
+            "all": percentiles(every),
+            "classes": {kind: percentiles(samples) for kind, samples in by_class[name].items()},
+            "errors": errors[name],
+        }
+    return report
 
 
 def _safe(run, query) -> bool:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
 
 from benchmarks import queries as query_set  # noqa: E402
-from benchmarks.measure import percentiles  # noqa: E402
+from benchmarks.measure import percentiles, time_interleaved  # noqa: E402
 from benchmarks.scale import generate  # noqa: E402
 
 WORDS = "oil cocoa wheat opec prices shares bank trade dollar profit".split()
@@ -60,6 +60,42 @@ def test_percentiles(samples, p50, p95):
     summary = percentiles(samples)
     assert summary["n"] == len(samples)
     assert summary.get("p50") == p50 and summary.get("p95") == p95
+
+
+def test_interleaved_timing_runs_each_query_on_each_engine_in_turn():
+    ran = []
+
+    class Engine:
+        def __init__(self, name):
+            self.name = name
+
+        def run(self, query):
+            ran.append((self.name, query.q))
+            if self.name == "b" and query.q == "bad":
+                raise ValueError("no such thing")
+
+    queries = [query_set.BenchQuery("one-word", q) for q in ("x", "y", "bad", "z")]
+    timing = time_interleaved({"a": Engine("a"), "b": Engine("b")}, queries, warmup=0)
+    assert ran == [("a", "x"), ("b", "x"), ("b", "y"), ("a", "y"),
+                   ("a", "bad"), ("b", "bad"), ("b", "z"), ("a", "z")]  # fmt: skip
+    assert timing["a"]["all"]["n"] == 4 and timing["a"]["errors"] == 0
+    assert timing["b"]["all"]["n"] == 3 and timing["b"]["errors"] == 1
+
+
+@pytest.mark.slow
+def test_scale_part_measures_growth_with_queries_taking_turns(tmp_path):
+    corpus = tiny_corpus(tmp_path / "tiny.jsonl")
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "benchmarks", "--corpus", str(corpus), "--only",
+               "index,query,scale", "--scale", "2", "--engines", "searchsvc", "--queries", "7",
+               "--workdir", str(tmp_path / "work"), "--output", str(out)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "searchsvc growth, queries taking turns" in done.stdout
+    (result,) = out.glob("bench-*.json")
+    growth = json.loads(result.read_text())["growth"]
+    assert sorted(growth) == ["2x", "base"]
+    assert all(timing["all"]["n"] == 7 and timing["errors"] == 0 for timing in growth.values())
 
 
 @pytest.mark.slow
