@@ -20,6 +20,7 @@ from benchmarks import queries as query_set
 from benchmarks.engines import ENGINES
 from benchmarks.measure import (
     ROOT,
+    ProcessEngine,
     Server,
     http_clients,
     run_build,
@@ -27,7 +28,7 @@ from benchmarks.measure import (
     time_queries,
 )
 
-PARTS = ("index", "query", "http", "scale")
+PARTS = ("index", "query", "http", "scale", "growth")
 BASELINE = "plain-whoosh"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "reuters21578.jsonl"
 
@@ -111,7 +112,7 @@ def measure_corpus(args, corpus: Path, label: str, queries, parts) -> dict:
 
 
 def measure_growth(args, queries) -> dict:
-    """searchsvc on the base corpus and each multiple, the queries taking turns in one process."""
+    """searchsvc on the base corpus and each multiple, a process each, the queries taking turns."""
     labels = ["base"] + [f"{factor}x" for factor in args.scale]
     missing = [label for label in labels if not index_dir(args, "searchsvc", label).exists()]
     if missing:
@@ -119,10 +120,15 @@ def measure_growth(args, queries) -> dict:
               " run with --only index,query,scale)")  # fmt: skip
         return {}
     print(f"[growth] {len(queries)} queries, taking turns on {', '.join(labels)} ...", flush=True)
-    engines = {label: ENGINES["searchsvc"](index_dir(args, "searchsvc", label)) for label in labels}
-    growth = time_interleaved(engines, queries)
+    engines = {label: ProcessEngine("searchsvc", index_dir(args, "searchsvc", label))
+               for label in labels}  # fmt: skip
+    try:
+        growth = time_interleaved(engines, queries)
+    finally:
+        for engine in engines.values():
+            engine.close()
     base = growth["base"]["all"]
-    print("\n## searchsvc growth, queries taking turns in one process, ms (ratio to base)")
+    print("\n## searchsvc growth, queries taking turns, ms (ratio to base)")
     print(f"{'corpus':8} {'p50':>8} {'ratio':>7} {'p95':>8} {'ratio':>7} {'p99':>8}")
     for label, timing in growth.items():
         a = timing["all"]
@@ -183,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": machine(), "queries": len(queries), "runs": {}}  # fmt: skip
-    parts = [p for p in args.only if p != "scale"]
+    parts = [p for p in args.only if p not in ("scale", "growth")]
     if parts:
         report["runs"]["reuters"] = measure_corpus(args, args.corpus, "base", queries, parts)
         print_tables("base corpus", report["runs"]["reuters"])
@@ -199,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             report["runs"][label] = measure_corpus(args, corpus, label, queries,
                                                    ["index", "query"])  # fmt: skip
             print_tables(label, report["runs"][label])
-        if "searchsvc" in args.engines:
-            report["growth"] = measure_growth(args, queries)
+    if {"scale", "growth"} & set(args.only) and "searchsvc" in args.engines:
+        report["growth"] = measure_growth(args, queries)
     report["seconds"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)
     target = args.output / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

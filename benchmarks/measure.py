@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import multiprocessing
 import os
 import socket
 import statistics
@@ -119,6 +120,48 @@ def time_interleaved(engines: dict, queries: list[BenchQuery], warmup: int = 20)
             "errors": errors[name],
         }
     return report
+
+
+class ProcessEngine:
+    """An engine in a process of its own (its own caches), given one query at a time.
+
+    For taking turns between two indexes: in one process they would share
+    searchsvc's posting-list cache, and one corpus's reads would evict the
+    other's. A query's time then includes a pipe round trip (tens of
+    microseconds), alike for every engine.
+    """
+
+    def __init__(self, engine: str, index: Path):
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(target=_serve_engine, args=(engine, str(index), child_end),
+                                        daemon=True)  # fmt: skip
+        self._process.start()
+        child_end.close()
+
+    def run(self, query: BenchQuery) -> None:
+        self._pipe.send(query)
+        error = self._pipe.recv()
+        if error:
+            raise RuntimeError(error)
+
+    def close(self) -> None:
+        self._pipe.send(None)
+        self._process.join(30)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve_engine(engine: str, index: str, pipe) -> None:
+    from benchmarks.engines import ENGINES
+
+    runner = ENGINES[engine](Path(index))
+    while (query := pipe.recv()) is not None:
+        try:
+            runner.run(query)
+            pipe.send(None)
+        except Exception as error:
+            pipe.send(repr(error))
 
 
 def _safe(run, query) -> bool:
