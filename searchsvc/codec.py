@@ -10,7 +10,7 @@ This codec is whoosh3's with the block's payload changed, and nothing else
 (block headers, term index, columns, stored fields and segment files are
 whoosh3's own):
 
-- document numbers: little-endian uint32 gaps, summed back with NumPy;
+- document numbers: little-endian uint32 gaps from the block's start;
 - weights: whoosh3's "all 1.0" and "all equal" shortcuts, else float32;
 - values: their byte lengths as uint32 and the values joined in one string;
 - `PackedPositions`, the positions format of the headline and text fields,
@@ -42,6 +42,8 @@ from whoosh.columns import NumericColumn
 from whoosh.matching import ListMatcher
 from whoosh.util.numeric import byte_to_length
 
+if array("I").itemsize != 4 or array("f").itemsize != 4:  # fixed by the file layout
+    raise ImportError("searchsvc.codec needs 4-byte C unsigned ints and floats")
 _SWAP = sys.byteorder != "little"  # the files are little-endian on every machine
 _U32 = np.dtype("<u4")
 _F32 = np.dtype("<f4")
