@@ -11,9 +11,11 @@ one array operation with Whoosh's arithmetic in Whoosh's order. The scores
 are therefore the ones Whoosh computes, bit for bit, for every matching
 document; ties are broken as Whoosh's collectors break them.
 
-Nodes this module does not know (phrases, spans, scorers other than
-searchsvc's and Whoosh's weight scorer) are walked as Whoosh walks them, a
-document at a time, so any query still gets Whoosh's own answer.
+Phrases are swapped for ArrayPhrase before the tree is built, so that their
+positions are matched with arrays too. Nodes this module does not know
+(other span queries, scorers other than searchsvc's and Whoosh's weight
+scorer, posting lists in whoosh3's own layout) are walked as Whoosh walks
+them, a document at a time, so any query still gets Whoosh's own answer.
 """
 
 from __future__ import annotations
@@ -269,7 +271,9 @@ class _Evaluator:
         return mask, dense
 
 
-_LEAVES = (W3LeafMatcher, PackedLeafMatcher)  # whoosh3's own: from indexes older than codec.py
+# Posting-list matchers: codec.py's are read as arrays; whoosh3's own, from an
+# index written before codec.py, are walked (_postings gives None for them).
+_LEAVES = (W3LeafMatcher, PackedLeafMatcher)
 
 
 def _has_positions(leaf) -> bool:
