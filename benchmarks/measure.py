@@ -90,7 +90,7 @@ def time_queries(engine, queries: list[BenchQuery], warmup: int = 20) -> dict:
 
 
 def time_interleaved(engines: dict, queries: list[BenchQuery], warmup: int = 20) -> dict:
-    """time_queries for several engines in one process, each query run on each in turn.
+    """time_queries for several engines, each query run on each in turn.
 
     Taking turns (in alternating order) puts a shared machine's drift on all
     of them alike, which two runs minutes apart do not: a growth ratio

@@ -299,7 +299,7 @@ def _positions_in(postings: PostingArrays, docs: np.ndarray) -> tuple[np.ndarray
     """(document, position) pairs of the postings in `docs`, all of which the list holds."""
     rows = np.searchsorted(postings.ids, docs)
     counts = postings.position_counts[rows]
-    firsts = postings.position_starts()[rows]
+    firsts = postings.position_starts[rows]
     total = int(counts.sum())
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts - firsts, counts)
     return np.repeat(docs.astype(np.int64), counts), postings.positions[offsets]

@@ -84,15 +84,22 @@ class PostingArrays:
     weights: np.ndarray  # float32
     position_counts: np.ndarray | None = None  # positions per posting
     positions: np.ndarray | None = None  # every posting's positions, in posting order
+    position_starts: np.ndarray | None = None  # where each posting's positions begin
+
+    @classmethod
+    def with_positions(cls, ids, weights, counts: np.ndarray, positions: np.ndarray):
+        return cls(ids, weights, counts, positions, np.cumsum(counts) - counts)
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.ids, self.weights, self.position_counts, self.positions)
+        arrays = (
+            self.ids,
+            self.weights,
+            self.position_counts,
+            self.positions,
+            self.position_starts,
+        )
         return sum(a.nbytes for a in arrays if a is not None)
-
-    def position_starts(self) -> np.ndarray:
-        """Where each posting's positions begin in `positions`."""
-        return np.cumsum(self.position_counts) - self.position_counts
 
 
 class PackedPostingsWriter(W3PostingsWriter):
@@ -179,12 +186,12 @@ class PackedLeafMatcher(W3LeafMatcher):
                 break
             self._next_block()
         self._atend = True
-        ids, weights = np.concatenate(ids), np.concatenate(weights).astype(np.float32)
+        ids, weights = np.concatenate(ids), np.concatenate(weights)
         if not positions:
             return PostingArrays(ids, weights)
         counts = (np.concatenate(lengths) // 4).astype(np.int64)
         positions = np.frombuffer(b"".join(joined), dtype=_U32).astype(np.int64)
-        return PostingArrays(ids, weights, counts, positions)
+        return PostingArrays.with_positions(ids, weights, counts, positions)
 
 
 def inlined_arrays(matcher: ListMatcher, positions: bool = False) -> PostingArrays:
@@ -196,7 +203,7 @@ def inlined_arrays(matcher: ListMatcher, positions: bool = False) -> PostingArra
     lists = [matcher._format.decode_positions(value) for value in matcher._values]
     counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
     flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
-    return PostingArrays(ids, weights, counts, flat)
+    return PostingArrays.with_positions(ids, weights, counts, flat)
 
 
 def field_length_bytes(perdoc: W3PerDocReader, fieldname: str, doccount: int) -> np.ndarray | None:
@@ -210,8 +217,9 @@ def field_length_bytes(perdoc: W3PerDocReader, fieldname: str, doccount: int) ->
     return lengths
 
 
-# What whoosh3's doc_field_length_reader gives for a length byte: None for 0.
-_DECODED_LENGTHS = np.array([None] + [byte_to_length(b) for b in range(1, 256)], dtype=object)
+# A length byte's value as whoosh3 decodes it; 0 means no length (None).
+BYTE_LENGTHS = [None] + [byte_to_length(byte) for byte in range(1, 256)]
+_DECODED_LENGTHS = np.array(BYTE_LENGTHS, dtype=object)
 
 
 class PackedPerDocReader(W3PerDocReader):

@@ -22,9 +22,8 @@ from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.matching import Matcher
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer, bm25
-from whoosh.util.numeric import byte_to_length
 
-from searchsvc.codec import field_length_bytes
+from searchsvc.codec import BYTE_LENGTHS, field_length_bytes
 
 
 @dataclass(frozen=True)
@@ -143,8 +142,8 @@ def field_lengths(reader, fieldname: str) -> list[int]:
     return lengths
 
 
-# A length byte's value as doc_field_length(..., 1) or 1 gives it: 0 (no length) counts 1.
-_BYTE_LENGTHS = np.array([byte_to_length(byte) or 1 if byte else 1 for byte in range(256)])
+# A length byte's value as doc_field_length(..., 1) or 1 gives it: no length counts 1.
+_BYTE_LENGTHS = np.array([length or 1 for length in BYTE_LENGTHS])
 
 
 def _length_bytes(reader, fieldname: str) -> np.ndarray | None:

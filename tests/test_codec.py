@@ -133,7 +133,7 @@ def test_read_arrays_is_the_whole_list_whatever_the_matcher_position(indexes):
                 keep = np.isin(arrays.ids, walked_ids)
                 assert arrays.ids[keep].tolist() == walked_ids
                 assert arrays.weights[keep].tolist() == [weight for _, weight, _ in walked]
-                starts = arrays.position_starts()
+                starts = arrays.position_starts
                 lists = [
                     arrays.positions[start : start + count].tolist()
                     for start, count in zip(starts, arrays.position_counts, strict=True)
