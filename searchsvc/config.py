@@ -44,6 +44,17 @@ def _boolean(value: Any) -> bool:
     raise ValueError("must be true or false")
 
 
+def _base_url(value: Any) -> str:
+    """An absolute http(s) address without a trailing slash, or "" for none."""
+    text = str(value).strip().rstrip("/")
+    if not text:
+        return ""
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or "?" in text:
+        raise ValueError("must be an http:// or https:// address without a query")
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -81,6 +92,28 @@ SETTINGS: tuple[Setting, ...] = (
         "max_result_window",
         10_000,
         "Deepest hit that can be paged to (page x size).",
+        _positive_int,
+    ),
+    Setting(
+        "public_url",
+        "",
+        "The address readers reach this service at (https://news.example.org); feeds and "
+        "exports use it for absolute links. Empty: links are relative, never taken from the "
+        "request's Host header.",
+        _base_url,
+    ),
+    Setting(
+        "max_pending_searches",
+        8,
+        "Searches one server worker holds at once, running or waiting; past it a search "
+        "is answered 503 at once instead of queueing.",
+        _positive_int,
+    ),
+    Setting(
+        "request_timeout",
+        5,
+        "Seconds a client has to send a whole request, and that an idle kept-alive "
+        "connection stays open; a slower client is disconnected.",
         _positive_int,
     ),
     Setting("snippets_per_hit", 3, "Most highlighted paragraphs shown for one hit.", _positive_int),
