@@ -13,7 +13,7 @@ from searchsvc.snapshot import IndexHandle
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the web application; `config` overrides settings (see searchsvc.config)."""
-    from searchsvc.web import api, complete, errors, feeds, ui
+    from searchsvc.web import admission, api, complete, errors, feeds, ui
 
     settings = load_config(config)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
@@ -25,4 +25,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.blueprint)
     app.register_blueprint(complete.blueprint)
     errors.register(app)
+    admission.register(app)
     return app

@@ -79,7 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the server listens on.", str),
     Setting("port", 8080, "Port the server listens on.", int),
     Setting("workers", 2, "Server worker processes.", _positive_int),
-    Setting("threads", 4, "Threads per server worker process.", _positive_int),
+    Setting(
+        "threads",
+        4,
+        "No longer used: each worker serves its connections with gevent (kept so that "
+        "existing command lines still work).",
+        _positive_int,
+    ),
     Setting(
         "lock_timeout",
         0.0,

@@ -15,16 +15,22 @@ class _Gunicorn(BaseApplication):
         options = {
             "bind": f"{config.host}:{config.port}",
             "workers": config.workers,
-            "threads": config.threads,
-            # Threads keep connections alive between requests; sync workers would not.
-            "worker_class": "gthread",
-            "keepalive": 5,
+            # gevent: a connection costs a greenlet, not a thread, so clients that send
+            # a request a byte at a time cannot occupy the workers, and the whole request
+            # must arrive within `keepalive` seconds (gunicorn's async read deadline).
+            # A search does not yield, so it runs to the end once started; the admission
+            # bound (web/admission.py) keeps bursts from queueing behind each other.
+            "worker_class": "gevent",
+            "worker_connections": 1000,
+            "keepalive": config.request_timeout,
             # gunicorn's longest request line (8,190 bytes at most) is too short for a
             # full-length query in a non-Latin script once %-escaped (1,000 emoji are
             # 12,000 bytes); the app itself refuses queries past max_query_length.
             "limit_request_line": 0,
-            "timeout": 60,
+            "timeout": 30,
             "graceful_timeout": 10,
+            # One server per machine is not assumed (tests run several): no control socket.
+            "control_socket_disable": True,
             "accesslog": "-",
             "errorlog": "-",
             "post_worker_init": _warm_up,

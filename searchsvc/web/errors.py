@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from searchsvc.params import ParameterError
 from searchsvc.querying import QueryError
 from searchsvc.store import IndexIncompatible, IndexMissing
+from searchsvc.web.admission import RETRY_AFTER_SECONDS, Busy
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -61,6 +62,15 @@ def register(app: Flask) -> None:
         if isinstance(error, IndexIncompatible):
             return _respond(503, "index_incompatible", str(error))
         return _respond(503, "no_index", "the index is not built yet; run `searchsvc reindex`")
+
+    @app.errorhandler(Busy)
+    def busy(error: Busy):
+        body, status = _respond(
+            503, "busy", "the server is answering as many searches as it can; try again"
+        )
+        response = app.make_response((body, status))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
