@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, render_template, request
 
@@ -26,6 +27,9 @@ blueprint = Blueprint("feeds", __name__)
 EXPORT_LIMIT = 1_000  # most hits in a CSV or JSON Lines export
 FEED_ENTRIES = 50  # entries in an Atom feed, newest first
 EXPORT_FIELDS = ("rank", "id", "title", "date", "source", "score", "url", "source_url")
+# Characters XML 1.0 cannot hold at all, escaped or not (most C0 controls, lone
+# surrogates, U+FFFE/U+FFFF): article text may contain them, a feed must not.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _run(limit: int, snippets: int, sort: str | None = None):
@@ -39,8 +43,17 @@ def _run(limit: int, snippets: int, sort: str | None = None):
     return search(snapshot(), search_args)
 
 
+def _root() -> str:
+    """The configured public address, or "" for links relative to this site.
+
+    Never the request's Host header: behind a shared cache, one client could
+    plant another host in the links everyone is served.
+    """
+    return settings().public_url
+
+
 def _rows(result):
-    root = request.url_root.rstrip("/")
+    root = _root()
     for rank, hit in enumerate(result.hits, 1):
         yield {
             "rank": rank,
@@ -84,22 +97,28 @@ def jsonl_export():
 def atom():
     result = _run(FEED_ENTRIES, snippets=1, sort="date")
     built = _rfc3339(snapshot().info.get("built_at")) or _rfc3339(datetime.now(UTC).isoformat())
-    root = request.url_root.rstrip("/")
+    root = _root()
     entries = [
-        {"hit": hit, "link": root + hit.url, "updated": _rfc3339(hit.date) or built}
+        {
+            "hit": hit,
+            "id": "urn:searchsvc:article:" + quote(hit.id, safe=""),
+            "link": root + hit.url,
+            "updated": _rfc3339(hit.date) or built,
+        }
         for hit in result.hits
     ]
     updated = max((entry["updated"] for entry in entries), default=built)
-    page_args = {k: v for k, v in request.args.items() if v and k not in ("page", "size")}
+    page_args = urlencode({k: v for k, v in request.args.items() if v and k not in ("page", "size")})
     body = render_template(
         "feed.atom.xml",
         result=result,
         entries=entries,
         updated=updated,
-        self_url=request.url,
-        html_url=root + "/search?" + urlencode(page_args),
+        feed_id="urn:searchsvc:search:" + quote(page_args, safe=""),
+        self_url=root + "/search.atom" + ("?" + page_args if page_args else ""),
+        html_url=root + "/search" + ("?" + page_args if page_args else ""),
     )
-    return Response(body, mimetype="application/atom+xml")
+    return Response(_NOT_XML.sub("", body), mimetype="application/atom+xml")
 
 
 def _rfc3339(text: str | None) -> str | None:
