@@ -1,4 +1,4 @@
-"""The serving setup: a bound on held searches (503 at once), and slow clients that starve no one."""
+"""The serving setup: a bound on held searches (503 at once); slow clients starve no one."""
 
 from __future__ import annotations
 
@@ -93,7 +93,9 @@ def test_slow_clients_neither_starve_others_nor_stay(index_dir, corpus_dir, tmp_
         latencies = []
         for _ in range(15):
             started = time.monotonic()
-            response = requests.get(server.base + "/api/search", params={"q": "officer"}, timeout=20)
+            response = requests.get(
+                server.base + "/api/search", params={"q": "officer"}, timeout=20
+            )
             latencies.append(time.monotonic() - started)
             assert response.status_code == 200
             time.sleep(0.1)

@@ -108,7 +108,9 @@ def atom():
         for hit in result.hits
     ]
     updated = max((entry["updated"] for entry in entries), default=built)
-    page_args = urlencode({k: v for k, v in request.args.items() if v and k not in ("page", "size")})
+    page_args = urlencode(
+        {k: v for k, v in request.args.items() if v and k not in ("page", "size")}
+    )
     body = render_template(
         "feed.atom.xml",
         result=result,
