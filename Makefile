@@ -20,6 +20,7 @@ serve: $(BIN)/searchsvc
 
 test: $(VENV)/.test-deps
 	bash .ci/install-browser
+	bash .ci/install-axe
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -31,7 +31,7 @@ def timeline_svg(date_facet: dict, link: Callable[[str, str], str]) -> Markup:
         f"{buckets[0]['value']} to {buckets[-1]['value']}"
     )
     parts = [
-        f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT + AXIS}" role="img" '
+        f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT + AXIS}" role="group" '
         f'aria-label="{escape(label)}" preserveAspectRatio="none" focusable="false">'
     ]
     for number, bucket in enumerate(buckets):

@@ -72,7 +72,7 @@ def test_facets_are_links_that_combine(discovery_client):
 def test_timeline_bars_narrow_the_dates(discovery_client):
     soup = page(discovery_client, "/search?q=oil")
     svg = soup.select_one("svg.timeline")
-    assert svg is not None and svg["role"] == "img" and "month" in svg["aria-label"]
+    assert svg is not None and svg["role"] == "group" and "month" in svg["aria-label"]
     bars = svg.select("a.bucket")
     assert len(bars) == 12
     first = params(bars[0]["href"])
@@ -122,3 +122,18 @@ def test_timeline_svg_unit():
     first = svg.select_one("rect.hitarea")
     assert float(first["width"]) == MAX_SLOT and float(first["x"]) == (WIDTH - 4 * MAX_SLOT) / 2
     assert "centred" in svg.select_one(".timeline-axis")["class"]
+
+
+def test_filters_control_keeps_its_state_in_the_url(discovery_client):
+    closed = BeautifulSoup(discovery_client.get("/search?q=oil").data, "html.parser")
+    toggle = closed.select_one(".filters-toggle a")
+    assert toggle["aria-expanded"] == "false" and "filters=open" in toggle["href"]
+    assert "phone-closed" in closed.select_one("#facets")["class"]
+    assert "phone-closed" in closed.select_one("#chart")["class"]
+    assert not any("filters=open" in a["href"] for a in closed.select(".facet a"))
+
+    opened = BeautifulSoup(discovery_client.get(toggle["href"]).data, "html.parser")
+    toggle = opened.select_one(".filters-toggle a")
+    assert toggle["aria-expanded"] == "true" and "filters=" not in toggle["href"]
+    assert "phone-closed" not in opened.select_one("#facets")["class"]
+    assert all("filters=open" in a["href"] for a in opened.select(".facet a, .pager a"))

@@ -15,7 +15,7 @@ from searchsvc.web import settings, snapshot
 
 blueprint = Blueprint("ui", __name__)
 
-KEPT_PARAMS = ("q", "since", "until", "source", "sort", "size")
+KEPT_PARAMS = ("q", "since", "until", "source", "sort", "size", "filters")
 _LAST_WORD = re.compile(r"(^|\s)([^\W\d_]{2,})$")
 
 

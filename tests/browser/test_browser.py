@@ -131,6 +131,9 @@ def test_search_facets_timeline_and_pages(server, page):
     expect(page.locator("svg.timeline a.bucket")).to_have_count(12)
     shot(page, "results")
 
+    if page.viewport_name == "phone":
+        expect(page.locator(".facets")).to_be_hidden()
+        page.locator(".filters-toggle a").click()
     page.locator(".facet a", has_text="AP").click()
     page.wait_for_url(re.compile(r"source=AP"))
     expect(page.locator(".summary")).to_contain_text("8 articles")
@@ -176,3 +179,82 @@ def test_article_related_and_suggestion(server, page):
     page.goto(server + "/search?q=zzzzqq")
     expect(page.locator(".empty")).to_contain_text("Try fewer or different words")
     shot(page, "empty")
+
+
+def test_results_come_first_and_filters_open_on_demand(server, page):
+    """On a phone the facets wait behind one Filters control; the first result is on screen."""
+    page.goto(server + "/search?q=oil+prices")
+    height = page.viewport_size["height"]
+    headline = page.locator(".hit h2").first.bounding_box()
+    snippet = page.locator(".hit .snippet").first.bounding_box()
+    assert headline["y"] + headline["height"] < height / 2, headline
+    assert snippet["y"] < height, snippet
+    toggle = page.locator(".filters-toggle a")
+    if page.viewport_name == "desktop":
+        expect(toggle).to_be_hidden()
+        expect(page.locator(".facets")).to_be_visible()
+        return
+    expect(page.locator(".facets")).to_be_hidden()
+    expect(page.locator("#chart")).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(page.locator(".facets")).to_be_visible()
+    expect(page.locator("#chart")).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert "filters=open" in page.url
+    shot(page, "filters-open")
+    # The state is in the URL: a facet link keeps the panel open on the next page.
+    page.locator(".facet a", has_text="AP").click()
+    page.wait_for_url(re.compile(r"source=AP"))
+    expect(page.locator(".facets")).to_be_visible()
+    page.reload()
+    expect(page.locator(".facets")).to_be_visible()
+
+
+def test_filters_open_and_close_without_javascript(server, browser):
+    context = browser.new_context(java_script_enabled=False, **VIEWPORTS["phone"])
+    try:
+        tab = context.new_page()
+        tab.goto(server + "/search?q=oil+prices")
+        expect(tab.locator(".facets")).to_be_hidden()
+        tab.locator(".filters-toggle a").click()
+        tab.wait_for_url(re.compile(r"filters=open"))
+        expect(tab.locator(".facets")).to_be_visible()
+        tab.locator(".filters-toggle a").click()
+        tab.wait_for_url(re.compile(r"^(?!.*filters=open)"))
+        expect(tab.locator(".facets")).to_be_hidden()
+    finally:
+        context.close()
+
+
+AXE = REPO / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+AUDITED = {
+    "search": "/",
+    "results": "/search?q=oil+prices&filters=open",
+    "article": "/articles/oil-1?q=oil",
+    "error": "/articles/no-such-article",
+}
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("name", list(AUDITED))
+def test_no_serious_accessibility_violations(server, browser, viewport, name):
+    if not AXE.exists():
+        pytest.skip(f"{AXE} is missing: `npm ci --prefix tests/browser` installs axe-core")
+    # axe is injected as an inline script, which the pages' CSP would (rightly) refuse.
+    context = browser.new_context(bypass_csp=True, **VIEWPORTS[viewport])
+    try:
+        tab = context.new_page()
+        tab.viewport_name = viewport
+        tab.goto(server + AUDITED[name])
+        tab.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+        result = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        shot(tab, f"axe-{name}")
+    finally:
+        context.close()
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious

@@ -104,3 +104,29 @@ window.addEventListener("pageshow", () => {
     if (!form.contains(event.target)) hide();
   });
 })();
+
+// Filters on a phone: open and close in place, keeping the state in the URL as the
+// link without this script would (facet links carry `filters=open` on).
+(() => {
+  const toggle = document.querySelector(".filters-toggle a");
+  if (!toggle) return;
+  toggle.addEventListener("click", (event) => {
+    event.preventDefault();
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Hide filters" : "Filters";
+    toggle.getAttribute("aria-controls").split(" ").forEach((id) => {
+      document.getElementById(id)?.classList.toggle("phone-closed", !open);
+    });
+    const url = new URL(window.location.href);
+    if (open) url.searchParams.set("filters", "open"); else url.searchParams.delete("filters");
+    history.replaceState(null, "", url);
+    document.querySelectorAll(".facet a, .chips a, .pager a, svg.timeline a").forEach((a) => {
+      const href = a.getAttribute("href") || a.getAttribute("xlink:href");
+      if (!href) return;
+      const target = new URL(href, window.location.href);
+      if (open) target.searchParams.set("filters", "open"); else target.searchParams.delete("filters");
+      a.setAttribute("href", target.pathname + target.search);
+    });
+  });
+})();
