@@ -4,10 +4,15 @@ The syntax is the search-box one: words (any may match; more matches rank
 higher), "quoted phrases", -excluded words, OR/AND/NOT, title:, source:,
 topic: and date: (date:2017, date:[2017-01 to 2017-06]), and `*` for a
 prefix. A question mark is punctuation, not a wildcard, so questions work.
+
+Any text is searched: what does not parse, or goes past a bound below, is
+read as plain words. The bounds are checked on the parsed query, so a query's
+cost is bounded whatever its text looks like (docs/limits.md).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,23 +27,39 @@ from whoosh.qparser import (
     WildcardPlugin,
 )
 from whoosh.qparser.dateparse import DateParserPlugin
-from whoosh.util.times import TimeError
 
-from searchsvc.analysis import stop_stems
+from searchsvc.analysis import TOKEN_PATTERN, stop_stems
 from searchsvc.ranking import Coordinated, RankingSettings, body_words, proximity_clauses
 
 TEXT_FIELDS = ("title", "body")
 FILTER_FIELDS = {"source", "date", "topic"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
+# What one query may cost, checked on the parsed tree (docs/limits.md says why).
+MAX_DEPTH = 12  # nested query nodes; deeper text is searched as plain words
+MAX_SLOP = 20  # "a b"~N: a larger N is clamped (phrase work grows with it)
+MAX_PHRASE_WORDS = 16  # a longer phrase is searched as its first 16 words
+MAX_EXPANSIONS = 3  # wildcards and word ranges; further ones are plain words
+MIN_WILDCARD_PREFIX = 2  # characters before the first *; with fewer, * is punctuation
+MAX_EXPANDED_TERMS = 64  # index words one wildcard matches: the most frequent
+MAX_SCANNED_TERMS = 4_000  # index words looked at to choose them, for the whole query
+MAX_DATE_RANGES = 8  # date ranges in one query; further ones are ignored
+MAX_QUERY_WORDS = 64  # distinct words ranked: the rarest of a longer text
+MAX_CLAUSES = 1_024  # term clauses after expansion; more: plain words
+MAX_BOOST = 1_000.0  # word^N: a larger N is clamped (an infinite one would break scores)
+
 
 class QueryError(ValueError):
-    """The query cannot be understood; the message says why, for the user."""
+    """Kept for callers that catch it: parse() no longer raises it, any text is searched."""
 
 
 class _StarWildcardPlugin(WildcardPlugin):
     qmarks = ""
     expr = r"(?P<text>[*])"
+
+
+class _Degrade(Exception):
+    """The parsed query goes past a bound that only plain words can keep."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,18 @@ class ParsedQuery:
     article_query: Q.Query
     terms: frozenset[str]  # analysed words to look for in paragraphs and headlines
     match_all: bool  # nothing to rank by: every article matches
+
+
+@dataclass(frozen=True)
+class QueryCost:
+    """What running a query costs, counted on its tree (tests assert on it, not on time)."""
+
+    clauses: int  # term clauses, wildcard expansions counted term by term
+    expansions: int  # distinct wildcards expanded (one may be searched in several fields)
+    expanded_terms: int  # the most index words any one of them matches
+    slop: int  # the largest phrase slop
+    phrase_words: int  # the longest phrase
+    depth: int
 
 
 def normalise(text: str) -> str:
@@ -64,29 +97,33 @@ def make_parser(schema, title_boost: float, ranking: RankingSettings | None = No
     # keep Whoosh's own WildcardPlugin, which turned "prices?" into a pattern that finds nothing).
     parser.remove_plugin_class(WildcardPlugin)
     parser.add_plugin(_StarWildcardPlugin())
-    # "-word" excludes only at the start of a word, so "2017-03" and "e-mail" stay whole.
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    # "-word" excludes only at the start of a word, so "2017-03" and "e-mail" stay whole;
+    # a sign before anything but a word ("+/-", "$99 + tax") is punctuation.
+    parser.add_plugin(
+        PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[\w\"(])", minusexpr=r"(?<![^\s(])-(?=[\w\"(])")
+    )
     parser.add_plugin(DateParserPlugin(free=False))
     parser.add_plugin(FieldAliasPlugin({"topic": ["topics"], "title": ["headline"]}))
     return parser
 
 
 def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
-    """Parse the user's text; raises QueryError when it cannot mean anything sensible."""
+    """Parse the user's text, within the bounds above; never raises for any text."""
     text = normalise(text)
     if not text:
         return ParsedQuery("", Q.Every(), frozenset(), match_all=True)
-    try:
-        parsed = parser.parse(text)
-    except (TimeError, ValueError) as error:
-        raise QueryError(f"a date in the query is not a date: {error}") from None
-    except Exception as error:
-        # Whoosh raises a bare Exception for a date range it cannot read (date:[foo to bar]).
-        if type(error) is not Exception:
-            raise
-        raise QueryError(f"a date in the query is not a date: {error}") from None
-    parsed = _refine(parsed, getattr(parser, "ranking", None) or RankingSettings())
-    return ParsedQuery(text, parsed, text_terms(parsed, reader), match_all=False)
+    ranking = getattr(parser, "ranking", None) or RankingSettings()
+    query = Q.NullQuery
+    for read in (parser.parse, lambda text: _plain(text, parser)):
+        try:
+            query = _bounded(read(text), parser, reader, ranking)
+            break
+        except Exception:
+            # Whoosh's parser raises anything from a bare Exception (date:[foo to bar]) to
+            # NotImplementedError (a stray + in a group) or RecursionError; _Degrade is a
+            # bound only plain words keep. Such text is searched as plain words.
+            continue
+    return ParsedQuery(text, query, text_terms(query, reader), match_all=False)
 
 
 def text_terms(query: Q.Query, reader) -> frozenset[str]:
@@ -103,22 +140,199 @@ def text_terms(query: Q.Query, reader) -> frozenset[str]:
     return frozenset(found)
 
 
-def _refine(query: Q.Query, ranking: RankingSettings) -> Q.Query:
+def query_cost(query: Q.Query) -> QueryCost:
+    """Count what `query` will make the engine do, without running it."""
+    clauses = expanded = slop = phrase = depth = 0
+    patterns = set()
+    stack = [(query, 1)]
+    while stack:
+        node, level = stack.pop()
+        depth = max(depth, level)
+        if isinstance(node, Expansion):
+            patterns.add(node.text)
+            expanded = max(expanded, len(node.words))
+            clauses += len(node.words)
+        elif isinstance(node, Q.MultiTerm):  # not bounded: counted past every bound
+            patterns.add(repr(node))
+            expanded = max(expanded, MAX_EXPANDED_TERMS + 1)
+            clauses += MAX_CLAUSES + 1
+        elif isinstance(node, Q.Phrase):
+            slop, phrase = max(slop, node.slop), max(phrase, len(node.words))
+            clauses += len(node.words)
+        elif node.is_leaf():
+            clauses += 1
+        stack.extend((child, level + 1) for child in node.children())
+    return QueryCost(clauses, len(patterns), expanded, slop, phrase, depth)
+
+
+class Expansion(Q.MultiTerm):
+    """A wildcard resolved once to at most MAX_EXPANDED_TERMS index words.
+
+    Scored as Whoosh scores the Prefix or Wildcard it replaces (a constant-score
+    union of its words), but its words are fixed on the whole index, so every
+    segment matches the same ones and their number is bounded.
+    """
+
+    constantscore = True
+
+    def __init__(self, fieldname: str, text: str, words: tuple[bytes, ...], boost: float = 1.0):
+        self.fieldname, self.text, self.words, self.boost = fieldname, text, tuple(words), boost
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Expansion and (self.fieldname, self.text, self.words, self.boost) == (
+            other.fieldname,
+            other.text,
+            other.words,
+            other.boost,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.fieldname, self.text, self.words, self.boost))
+
+    def __repr__(self) -> str:
+        return (
+            f"Expansion({self.fieldname!r}, {self.text!r}, {len(self.words)}, boost={self.boost})"
+        )
+
+    def _btexts(self, ixreader):
+        return self.words
+
+
+class _Budget:
+    """What is left to spend while one query is bounded."""
+
+    def __init__(self):
+        self.patterns: dict[str, bool] = {}  # wildcard text -> expanded (else plain words)
+        self.scanned = 0
+        self.date_ranges = 0
+
+
+def _bounded(query: Q.Query, parser, reader, ranking: RankingSettings) -> Q.Query:
+    """`query` within every bound, shaped by _refine(); raises _Degrade when only plain
+    words can keep it within them."""
+    if _depth(query) > MAX_DEPTH:
+        raise _Degrade("nested too deeply")
+    budget = _Budget()
+    query = _refine(_within(query, parser, reader, budget).normalize(), ranking, reader)
+    cost = query_cost(query)
+    if cost.clauses > MAX_CLAUSES or cost.depth > MAX_DEPTH:
+        raise _Degrade("too many clauses")
+    return query
+
+
+def _depth(query: Q.Query) -> int:
+    """The tree's depth, without recursion: the tree may be deeper than Python's stack."""
+    deepest, stack = 0, [(query, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH:
+            stack.extend((child, level + 1) for child in node.children())
+    return deepest
+
+
+def _within(node: Q.Query, parser, reader, budget: _Budget) -> Q.Query:
+    """One node and its children, each brought within its bound."""
+    if not node.is_leaf():
+        node = node.apply(lambda child: _within(child, parser, reader, budget))
+    elif isinstance(node, Q.DateRange):
+        budget.date_ranges += 1
+        if budget.date_ranges > MAX_DATE_RANGES:
+            return Q.NullQuery
+    elif isinstance(node, Q.Phrase):
+        node = copy.copy(node)
+        node.words = list(node.words[:MAX_PHRASE_WORDS])
+        if node.char_ranges:
+            node.char_ranges = node.char_ranges[:MAX_PHRASE_WORDS]
+        node.slop = max(1, min(node.slop, MAX_SLOP))
+    elif isinstance(node, Q.TermRange):
+        # A range of words would expand to every word between them: its words instead.
+        node = _words(node.fieldname, f"{node.start or ''} {node.end or ''}", parser, node.boost)
+    elif isinstance(node, (Q.PatternQuery, Q.Every)):
+        node = _expansion(node, parser, reader, budget)
+    elif not isinstance(node, Q.Term) and node is not Q.NullQuery:
+        raise _Degrade(f"no bound known for {type(node).__name__}")
+    if getattr(node, "boost", 1.0) > MAX_BOOST:
+        node = copy.copy(node)
+        node.boost = MAX_BOOST
+    return node
+
+
+def _expansion(node: Q.Query, parser, reader, budget: _Budget) -> Q.Query:
+    """A wildcard as its most frequent words; plain words when its prefix is too short
+    or the query already has MAX_EXPANSIONS of them."""
+    fieldname = node.fieldname
+    text = "" if isinstance(node, Q.Every) else node.text
+    pattern = text + "*" if isinstance(node, Q.Prefix) else text or "*"
+    prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    if fieldname is None or fieldname not in reader.schema:
+        return Q.NullQuery
+    if pattern not in budget.patterns:
+        wanted = len(prefix) >= MIN_WILDCARD_PREFIX
+        budget.patterns[pattern] = wanted and sum(budget.patterns.values()) < MAX_EXPANSIONS
+    if not budget.patterns[pattern]:
+        return _words(fieldname, pattern.replace("*", " "), parser, node.boost)
+    matches = node.normalize() if isinstance(node, Q.Wildcard) else node
+    found = []
+    for btext in matches._btexts(reader):
+        if budget.scanned >= MAX_SCANNED_TERMS:
+            break
+        budget.scanned += 1
+        found.append((-reader.doc_frequency(fieldname, btext), btext))
+    words = sorted(btext for _df, btext in sorted(found)[:MAX_EXPANDED_TERMS])
+    return Expansion(fieldname, pattern, tuple(words), node.boost) if words else Q.NullQuery
+
+
+def _words(fieldname: str, text: str, parser, boost: float) -> Q.Query:
+    """Plain words of `text` in one field, analysed as that field indexes them."""
+    field = parser.schema[fieldname]
+    try:
+        words = list(dict.fromkeys(field.process_text(text, mode="query")))
+    except Exception:
+        return Q.NullQuery
+    terms = [Q.Term(fieldname, word, boost=boost) for word in words if word]
+    return Q.Or(terms).normalize() if terms else Q.NullQuery
+
+
+_FILTER = re.compile(r'(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}"]+)')
+_TOKEN = re.compile(TOKEN_PATTERN)
+_OPERATORS = {"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE"}
+
+
+def _plain(text: str, parser) -> Q.Query:
+    """The text as plain words, keeping the field filters (source:, topic:, date:) that parse."""
+    filters, words, start = [], [], 0
+    for match in _FILTER.finditer(text):
+        try:
+            parsed = parser.parse(match.group(0))
+        except Exception:
+            continue
+        if parsed is not Q.NullQuery and _is_filter(parsed) and len(filters) < MAX_DATE_RANGES:
+            filters.append(match.group(0))
+            words.append(text[start : match.start()])
+            start = match.end()
+    words.append(text[start:])
+    tokens = [t.lower() if t in _OPERATORS else t for t in _TOKEN.findall(" ".join(words))]
+    return parser.parse(" ".join(tokens + filters))
+
+
+def _refine(query: Q.Query, ranking: RankingSettings, reader) -> Q.Query:
     """Shape the parsed query the way a search box user means it.
 
     Field restrictions on metadata (source:, date:, topic:) filter rather than
     compete with words: "oil source:reuters" means oil, from Reuters. Function
-    words leave the any-word part unless nothing else is left.
+    words leave the any-word part unless nothing else is left; of a long text,
+    the MAX_QUERY_WORDS rarest words are ranked.
     """
     if isinstance(query, (Q.AndNot, Q.AndMaybe)):
-        refined = query.__class__(_refine(query.a, ranking), query.b)
+        refined = query.__class__(_refine(query.a, ranking, reader), query.b)
         refined.boost = query.boost
         return refined
     if not isinstance(query, Q.Or):
         return query
     filters = [child for child in query.subqueries if _is_filter(child)]
     words = [child for child in query.subqueries if not _is_filter(child)]
-    kept = [child for child in words if not _is_stop_clause(child)] or words
+    kept = _rarest([child for child in words if not _is_stop_clause(child)] or words, reader)
     ranked = _rank(kept, query.boost, ranking) if kept else None
     if not filters:
         return ranked
@@ -149,6 +363,25 @@ def _word_groups(clauses: list[Q.Query]) -> list[list[Q.Query]]:
         key = clause.text if isinstance(clause, Q.Term) else id(clause)
         groups.setdefault(key, []).append(clause)
     return list(groups.values())
+
+
+def _rarest(clauses: list[Q.Query], reader) -> list[Q.Query]:
+    """The clauses of the MAX_QUERY_WORDS rarest words (fewest articles), in query order.
+
+    Rare words carry a long text's meaning and cost least; a phrase or wildcard counts
+    as one word, and as a rare one.
+    """
+    groups = _word_groups(clauses)
+    if len(groups) <= MAX_QUERY_WORDS:
+        return clauses
+
+    def frequency(group: list[Q.Query]) -> int:
+        terms = [clause for clause in group if type(clause) is Q.Term]
+        return max((reader.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
+
+    ranked = sorted(range(len(groups)), key=lambda n: (frequency(groups[n]), n))
+    kept = {id(clause) for n in ranked[:MAX_QUERY_WORDS] for clause in groups[n]}
+    return [clause for clause in clauses if id(clause) in kept]
 
 
 def _combine_filters(filters: list[Q.Query]) -> Q.Query:
