@@ -235,6 +235,10 @@ def _within(node: Q.Query, parser, reader, budget: _Budget) -> Q.Query:
     """One node and its children, each brought within its bound."""
     if not node.is_leaf():
         node = node.apply(lambda child: _within(child, parser, reader, budget))
+        if isinstance(node, Q.Not):
+            # Whoosh walks every document for a Not, a step at a time; everything except
+            # its matches is the same set, with the same score (1), and one array step.
+            node = Q.AndNot(Q.Every(), node.query)
     elif isinstance(node, Q.DateRange):
         budget.date_ranges += 1
         if budget.date_ranges > MAX_DATE_RANGES:

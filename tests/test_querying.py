@@ -206,6 +206,20 @@ def test_deep_nesting_is_bounded(reader, text):
     assert cost.depth <= MAX_DEPTH and cost.clauses <= MAX_CLAUSES
 
 
+@pytest.mark.parametrize("text", ["NOT oil", "prices OR NOT oil", "(NOT oil*"])
+def test_a_negation_is_everything_but_its_matches(reader, text):
+    # Whoosh walks every document for a bare NOT; all-but-these is one array step.
+    negations = [node for node in parsed(text, reader).article_query.leaves()]
+    assert Q.Every() in negations
+    assert not any(isinstance(node, Q.Not) for node in _nodes(parsed(text, reader).article_query))
+
+
+def _nodes(query):
+    yield query
+    for child in query.children():
+        yield from _nodes(child)
+
+
 def test_boosts_are_clamped(reader):
     query = parsed("oil^" + "9" * 400, reader).article_query
     assert {leaf.boost for leaf in leaves(query)} == {MAX_BOOST}
