@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test benchmark clean
+.PHONY: serve test benchmark clean opensearch opensearch-stop
 
 $(BIN)/searchsvc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,10 @@ benchmark: $(BIN)/searchsvc
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
+
+# A local three-node OpenSearch cluster on 127.0.0.1:9201-9203 (cluster/README.md).
+opensearch:
+	bash cluster/run.sh start
+
+opensearch-stop:
+	bash cluster/run.sh stop

@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -74,7 +73,9 @@ public final class ClusterMain {
             e.printStackTrace(CONSOLE);
             System.exit(1);
         }
-        if (!cluster.awaitGreen(Duration.ofSeconds(options.greenTimeoutSeconds()))) {
+        // The timeout counts from launch, node start-up included, as run.sh's does.
+        long deadline = started + options.greenTimeoutSeconds() * 1_000_000_000L;
+        if (!cluster.awaitGreen(deadline)) {
             CONSOLE.println("error: the cluster was not green within "
                     + options.greenTimeoutSeconds() + " s");
             System.exit(1);

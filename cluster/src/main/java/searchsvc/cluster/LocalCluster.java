@@ -71,18 +71,17 @@ final class LocalCluster {
                 "-logsPath", logsPath().toString());
     }
 
-    /** Waits until every node answers and the cluster is green; false on timeout. */
-    boolean awaitGreen(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    /** Waits until every node answers and the cluster is green; false once past the deadline. */
+    boolean awaitGreen(long deadlineNanos) throws InterruptedException {
         String query = "/_cluster/health?wait_for_status=green&wait_for_nodes="
                 + options.nodes() + "&timeout=5s";
-        while (System.nanoTime() < deadline) {
-            if (allAnswer(query)) {
-                return true;
+        while (!allAnswer(query)) {
+            if (System.nanoTime() > deadlineNanos) {
+                return false;
             }
             Thread.sleep(500);
         }
-        return false;
+        return true;
     }
 
     private boolean allAnswer(String query) {
