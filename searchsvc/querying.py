@@ -36,7 +36,9 @@ FILTER_FIELDS = {"source", "date", "topic"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 # What one query may cost, checked on the parsed tree (docs/limits.md says why).
+MAX_PARSED_CHARS = 1_000  # longer text (a pasted paragraph) is plain words: parsing grows faster
 MAX_DEPTH = 12  # nested query nodes; deeper text is searched as plain words
+MAX_FILTERS = 8  # source:, topic: and date: filters kept when text is searched as plain words
 MAX_SLOP = 20  # "a b"~N: a larger N is clamped (phrase work grows with it)
 MAX_PHRASE_WORDS = 16  # a longer phrase is searched as its first 16 words
 MAX_EXPANSIONS = 3  # wildcards and word ranges; further ones are plain words
@@ -113,16 +115,22 @@ def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
     if not text:
         return ParsedQuery("", Q.Every(), frozenset(), match_all=True)
     ranking = getattr(parser, "ranking", None) or RankingSettings()
-    query = Q.NullQuery
-    for read in (parser.parse, lambda text: _plain(text, parser)):
+    query = None
+    if len(text) <= MAX_PARSED_CHARS:
         try:
-            query = _bounded(read(text), parser, reader, ranking)
-            break
+            # Not normalised by Whoosh: on deep nesting its normalize() copies each
+            # subtree at every level; _bounded() checks the depth first.
+            query = _bounded(parser.parse(text, normalize=False), parser, reader, ranking)
         except Exception:
             # Whoosh's parser raises anything from a bare Exception (date:[foo to bar]) to
             # NotImplementedError (a stray + in a group) or RecursionError; _Degrade is a
             # bound only plain words keep. Such text is searched as plain words.
-            continue
+            query = None
+    if query is None:
+        try:
+            query = _bounded(_plain(text, parser), parser, reader, ranking)
+        except Exception:
+            query = Q.NullQuery  # not met in any test; still a search, not a 500
     return ParsedQuery(text, query, text_terms(query, reader), match_all=False)
 
 
@@ -210,10 +218,11 @@ class _Budget:
 def _bounded(query: Q.Query, parser, reader, ranking: RankingSettings) -> Q.Query:
     """`query` within every bound, shaped by _refine(); raises _Degrade when only plain
     words can keep it within them."""
-    if _depth(query) > MAX_DEPTH:
+    if _depth(query) > MAX_DEPTH:  # as parsed: a bracket adds a level or two
         raise _Degrade("nested too deeply")
     budget = _Budget()
-    query = _refine(_within(query, parser, reader, budget).normalize(), ranking, reader)
+    query = _clamped(_within(query, parser, reader, budget).normalize())
+    query = _refine(query, ranking, reader)
     cost = query_cost(query)
     if cost.clauses > MAX_CLAUSES or cost.depth > MAX_DEPTH:
         raise _Degrade("too many clauses")
@@ -256,6 +265,13 @@ def _within(node: Q.Query, parser, reader, budget: _Budget) -> Q.Query:
         node = _expansion(node, parser, reader, budget)
     elif not isinstance(node, Q.Term) and node is not Q.NullQuery:
         raise _Degrade(f"no bound known for {type(node).__name__}")
+    return node
+
+
+def _clamped(node: Q.Query) -> Q.Query:
+    """Boosts at most MAX_BOOST, after normalize() has multiplied them down the tree."""
+    if not node.is_leaf():
+        node = node.apply(_clamped)
     if getattr(node, "boost", 1.0) > MAX_BOOST:
         node = copy.copy(node)
         node.boost = MAX_BOOST
@@ -277,6 +293,8 @@ def _expansion(node: Q.Query, parser, reader, budget: _Budget) -> Q.Query:
     if not budget.patterns[pattern]:
         return _words(fieldname, pattern.replace("*", " "), parser, node.boost)
     matches = node.normalize() if isinstance(node, Q.Wildcard) else node
+    if not isinstance(matches, Q.PatternQuery):
+        return matches if isinstance(matches, Q.Term) else Q.NullQuery
     found = []
     for btext in matches._btexts(reader):
         if budget.scanned >= MAX_SCANNED_TERMS:
@@ -300,24 +318,31 @@ def _words(fieldname: str, text: str, parser, boost: float) -> Q.Query:
 
 _FILTER = re.compile(r'(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}"]+)')
 _TOKEN = re.compile(TOKEN_PATTERN)
-_OPERATORS = {"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE"}
 
 
 def _plain(text: str, parser) -> Q.Query:
-    """The text as plain words, keeping the field filters (source:, topic:, date:) that parse."""
+    """The text as plain words, as the parser reads words typed alone, keeping the
+    first MAX_FILTERS field filters (source:, topic:, date:) that parse."""
     filters, words, start = [], [], 0
     for match in _FILTER.finditer(text):
+        if len(filters) >= MAX_FILTERS:
+            break
         try:
             parsed = parser.parse(match.group(0))
         except Exception:
             continue
-        if parsed is not Q.NullQuery and _is_filter(parsed) and len(filters) < MAX_DATE_RANGES:
-            filters.append(match.group(0))
+        if parsed is not Q.NullQuery and _is_filter(parsed):
+            filters.append(parsed)
             words.append(text[start : match.start()])
             start = match.end()
     words.append(text[start:])
-    tokens = [t.lower() if t in _OPERATORS else t for t in _TOKEN.findall(" ".join(words))]
-    return parser.parse(" ".join(tokens + filters))
+    boosts = getattr(parser, "fieldboosts", {})
+    clauses = []
+    for token in dict.fromkeys(_TOKEN.findall(" ".join(words))):
+        for fieldname in TEXT_FIELDS:
+            for word in parser.schema[fieldname].process_text(token, mode="query"):
+                clauses.append(Q.Term(fieldname, word, boost=boosts.get(fieldname, 1.0)))
+    return Q.Or(clauses + filters) if clauses or filters else Q.NullQuery
 
 
 def _refine(query: Q.Query, ranking: RankingSettings, reader) -> Q.Query:
@@ -381,7 +406,8 @@ def _rarest(clauses: list[Q.Query], reader) -> list[Q.Query]:
 
     def frequency(group: list[Q.Query]) -> int:
         terms = [clause for clause in group if type(clause) is Q.Term]
-        return max((reader.doc_frequency(t.fieldname, t.text) for t in terms), default=0)
+        terms.sort(key=lambda term: term.fieldname != "body")  # the body's count, if any
+        return reader.doc_frequency(terms[0].fieldname, terms[0].text) if terms else 0
 
     ranked = sorted(range(len(groups)), key=lambda n: (frequency(groups[n]), n))
     kept = {id(clause) for n in ranked[:MAX_QUERY_WORDS] for clause in groups[n]}

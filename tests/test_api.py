@@ -6,6 +6,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from searchsvc.config import load_config
+
+MAX_QUERY_LENGTH = load_config(environ={}).max_query_length  # the default
 HIT_KEYS = {"id", "title", "title_html", "title_derived", "date", "source", "score",
             "snippets", "url", "source_url"}  # fmt: skip
 
@@ -146,7 +149,7 @@ def test_pagination(client):
         ("until=2017-13-01", "bad_parameter", "until"),
         ("since=2018&until=2017", "bad_parameter", "since"),
         ("sort=random", "bad_parameter", "sort"),
-        ("q=" + "x" * 1001, "query_too_long", "1000"),
+        ("q=" + "x" * (MAX_QUERY_LENGTH + 1), "query_too_long", f"{MAX_QUERY_LENGTH}"),
     ],
 )
 def test_bad_parameters_answer_400_with_one_error_shape(client, query, code, text):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from test_reliability_support import MARKER, write_filler, write_markers
 
 from searchsvc import create_app
+from searchsvc.config import load_config
 from searchsvc.indexer import reindex
 from searchsvc.querying import MAX_SLOP
 from searchsvc.web.complete import MAX_COMPLETE_LENGTH
@@ -112,7 +113,8 @@ def test_odd_but_valid_parameters_answer(hostile_client, path, params):
 
 
 def test_only_the_length_of_a_query_refuses_it(hostile_client):
-    response = hostile_client.get("/api/search", query_string={"q": "x" * 1001})
+    too_long = "x" * (load_config(environ={}).max_query_length + 1)
+    response = hostile_client.get("/api/search", query_string={"q": too_long})
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "query_too_long"
 

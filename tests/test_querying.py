@@ -14,6 +14,7 @@ from searchsvc.querying import (
     MAX_DEPTH,
     MAX_EXPANDED_TERMS,
     MAX_EXPANSIONS,
+    MAX_PARSED_CHARS,
     MAX_PHRASE_WORDS,
     MAX_QUERY_WORDS,
     MAX_SLOP,
@@ -218,6 +219,19 @@ def _nodes(query):
     yield query
     for child in query.children():
         yield from _nodes(child)
+
+
+def test_text_longer_than_the_query_language_reads_is_plain_words(reader):
+    parser = make_parser(article_schema(), 2.0, RankingSettings())
+    read = []
+    parse_text = parser.parse
+    parser.parse = lambda text, **kwargs: read.append(len(text)) or parse_text(text, **kwargs)
+    text = "prices rise " * (MAX_PARSED_CHARS // 10) + "-oil source:reuters"
+    query = parse(text, parser, reader).article_query
+    assert isinstance(query, Q.And) and Q.Term("source", "reuters") in list(query.leaves())
+    assert {leaf.text for leaf in leaves(query) if leaf.fieldname == "body"} == {
+        "price", "rise", "oil"}  # fmt: skip
+    assert max(read) <= MAX_PARSED_CHARS  # the filter alone, never the whole text
 
 
 def test_boosts_are_clamped(reader):
