@@ -7,6 +7,7 @@ arrays of each document's source, day and topics, read once per generation.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import heapq
 import threading
 from collections import Counter, OrderedDict
@@ -68,9 +69,12 @@ class _Columns:
         self.topic_codes = np.asarray(codes_of_pairs, dtype=np.int64)
 
 
-_columns: dict[str, _Columns] = {}
-_results: OrderedDict = OrderedDict()  # (generation, query) -> facets, for paging and repeats
-_RESULTS_KEPT = 256
+_columns: dict[str, _Columns] = {}  # the last two generations' (a switch overlaps them)
+# Counts by (generation, digest of the query), for paging and repeats: least recently
+# used out first once their estimated size passes the budget.
+_results: OrderedDict = OrderedDict()
+_results_bytes = 0
+RESULTS_CACHE_BYTES = 4 * 1024 * 1024
 _lock = threading.Lock()
 
 
@@ -81,12 +85,13 @@ def facet_counts(searcher, query: Q.Query, docs: np.ndarray) -> dict:
     cached by query and shared: treat it as read-only.
     """
     generation = str(getattr(searcher._ix.storage, "folder", id(searcher._ix)))
-    key = (generation, repr(query))
+    # A digest, not the text: a long query's repr runs to kilobytes.
+    key = (generation, hashlib.blake2b(repr(query).encode(), digest_size=16).digest())
     with _lock:
         cached = _results.get(key)
         if cached is not None:
             _results.move_to_end(key)
-            return cached
+            return cached[0]
     columns = _columns.get(generation)
     if columns is None:
         columns = _Columns(searcher.reader())
@@ -100,11 +105,27 @@ def facet_counts(searcher, query: Q.Query, docs: np.ndarray) -> dict:
         "topic": _topics(columns, docs),
         "date": bucket_counts(_days(columns, docs)),
     }
-    with _lock:
-        _results[key] = counted
-        while len(_results) > _RESULTS_KEPT:
-            _results.popitem(last=False)
+    _remember(key, counted)
     return counted
+
+
+def _remember(key, counted: dict) -> None:
+    global _results_bytes
+    size = estimated_bytes(counted)
+    with _lock:
+        if key in _results:
+            return
+        _results[key] = (counted, size)
+        _results_bytes += size
+        while _results_bytes > RESULTS_CACHE_BYTES:
+            _, (_, freed) = _results.popitem(last=False)
+            _results_bytes -= freed
+
+
+def estimated_bytes(counted: dict) -> int:
+    """About what one cached answer holds: measured, 400 bytes a listed value or bucket."""
+    values = len(counted["source"]) + len(counted["topic"]) + len(counted["date"]["buckets"])
+    return 1_000 + 400 * values
 
 
 def _sources(columns: _Columns, docs: np.ndarray) -> list[dict]:

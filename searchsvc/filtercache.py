@@ -7,7 +7,8 @@ The date column holds the same value as the indexed term (microseconds), so
 a range is one comparison over an array of every document's date, read once
 per segment. The matching documents are kept per reader (a new generation
 brings new readers) and match as Whoosh's own constant-score matcher would,
-with the same score.
+with the same score. Their total size is bounded (RANGE_CACHE_BYTES), least
+recently used out first; the date columns are one array per live reader.
 """
 
 from __future__ import annotations
@@ -16,16 +17,51 @@ import copy
 import threading
 import weakref
 from array import array
+from collections import OrderedDict
 
 import numpy as np
 from whoosh import matching
 from whoosh import query as Q
 
-MAX_RANGES_PER_READER = 256
+RANGE_CACHE_BYTES = 16 * 1024 * 1024  # matching documents of date ranges, per process
 
-_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _columns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+
+
+class _RangeCache:
+    """Matching documents by segment reader and range, within a byte budget."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.used = 0
+        self._by_reader: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._order: OrderedDict = OrderedDict()  # (reader ref, key) -> bytes
+
+    def get(self, reader, key) -> array | None:
+        with _lock:
+            found = self._by_reader.get(reader, {}).get(key)
+            if found is not None:
+                self._order.move_to_end((weakref.ref(reader), key))
+            return found
+
+    def put(self, reader, key, ids: array) -> None:
+        size = ids.itemsize * len(ids)
+        if size > self.budget:
+            return
+        with _lock:
+            self._by_reader.setdefault(reader, {})[key] = ids
+            self._order[(weakref.ref(reader), key)] = size
+            self.used += size
+            while self.used > self.budget:
+                (ref, old), freed = self._order.popitem(last=False)
+                self.used -= freed
+                owner = ref()
+                if owner is not None:
+                    self._by_reader.get(owner, {}).pop(old, None)
+
+
+_ranges = _RangeCache(RANGE_CACHE_BYTES)
 
 
 class CachedDateRange(Q.DateRange):
@@ -53,15 +89,10 @@ class CachedDateRange(Q.DateRange):
 
     def _ids(self, reader) -> array:
         key = (self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
-        with _lock:
-            cache = _caches.setdefault(reader, {})
-            ids = cache.get(key)
+        ids = _ranges.get(reader, key)
         if ids is None:
             ids = array("I", self._matching(reader).astype(np.uint32).tobytes())
-            with _lock:
-                if len(cache) >= MAX_RANGES_PER_READER:
-                    cache.clear()
-                cache[key] = ids
+            _ranges.put(reader, key, ids)
         return ids
 
     def _matching(self, reader) -> np.ndarray:

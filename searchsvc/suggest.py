@@ -15,10 +15,13 @@ import json
 import re
 import threading
 import time
+from array import array
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from searchsvc import store
 from searchsvc.analysis import STOP_WORDS
@@ -28,6 +31,7 @@ MAX_WORDS = 300_000  # most distinct words kept, by frequency: bounds memory on 
 MAX_WORD = 24  # longer "words" are not corrected: candidates grow with the square of length
 MIN_SUGGESTED_COUNT = 2  # a correction must occur at least this often in the archive
 SYNC_BUILD_ARTICLES = 1_000  # up to ~0.2 s built in the request; larger ones in a thread
+MAX_CORRECTED_WORDS = 8  # words of one query looked up for a correction: a long text's first
 _QUERY_TOKEN = re.compile(r'"[^"]*"?|\S+')
 _OPERATORS = {"AND", "OR", "NOT", "TO"}
 
@@ -36,7 +40,11 @@ _OPERATORS = {"AND", "OR", "NOT", "TO"}
 class Vocabulary:
     counts: Counter
     sorted_words: list[str] = field(default_factory=list)
-    deletes: dict[str, list[str]] = field(default_factory=dict)
+    # The delete-one index as two arrays sorted by hash(variant): a word per variant
+    # (an index into `offered`), 12 bytes an entry where a dict of lists took 170.
+    offered: list[str] = field(default_factory=list)
+    variant_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    variant_words: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     build_ms: float = 0.0
 
     @classmethod
@@ -51,13 +59,21 @@ class Vocabulary:
         started = time.perf_counter()
         if len(counts) > MAX_WORDS:
             counts = Counter(dict(counts.most_common(MAX_WORDS)))
-        deletes: dict[str, list[str]] = {}
-        for word, count in counts.items():
-            # Words seen once are mostly typos themselves: never offered as corrections.
-            if len(word) >= 4 and count >= MIN_SUGGESTED_COUNT:
-                for variant in _deletes(word):
-                    deletes.setdefault(variant, []).append(word)
-        vocabulary = cls(counts, sorted(counts), deletes)
+        # Words seen once are mostly typos themselves: never offered as corrections.
+        offered = [w for w, count in counts.items() if len(w) >= 4 and count >= MIN_SUGGESTED_COUNT]
+        hashes, words = array("q"), array("i")
+        for number, word in enumerate(offered):
+            for variant in _deletes(word):
+                hashes.append(hash(variant))
+                words.append(number)
+        order = np.argsort(np.frombuffer(hashes, dtype=np.int64), kind="stable")
+        vocabulary = cls(
+            counts,
+            sorted(counts),
+            offered,
+            np.frombuffer(hashes, dtype=np.int64)[order],
+            np.frombuffer(words, dtype=np.int32)[order],
+        )
         vocabulary.build_ms = round((time.perf_counter() - started) * 1000, 1)
         return vocabulary
 
@@ -69,10 +85,11 @@ class Vocabulary:
         seen = self.counts.get(word, 0)
         max_distance = 1 if len(word) <= 5 else 2
         candidates = set()
-        for variant in {word, *_deletes(word), *_deletes2(word)}:
+        variants = list({word, *_deletes(word), *_deletes2(word)})
+        for variant in variants:
             if self.counts.get(variant, 0) >= MIN_SUGGESTED_COUNT and variant != word:
                 candidates.add(variant)
-            candidates.update(self.deletes.get(variant, ()))
+        candidates.update(self._deleted_to(variants))
         candidates.discard(word)
         best = None
         for candidate in candidates:
@@ -90,6 +107,24 @@ class Vocabulary:
         if seen and self.counts[candidate] < max(50 * seen, 20):
             return None
         return candidate
+
+    def _deleted_to(self, variants: list[str]) -> set[str]:
+        """The offered words that one deleted letter turns into one of `variants`."""
+        hashes, size = self.variant_hashes, len(self.variant_hashes)
+        if not size:
+            return set()
+        keys = np.fromiter((hash(v) for v in variants), dtype=np.int64, count=len(variants))
+        starts = np.searchsorted(hashes, keys)
+        hit = np.flatnonzero(hashes[np.minimum(starts, size - 1)] == keys)
+        found = set()
+        for number in hit.tolist():
+            variant, at = variants[number], int(starts[number])
+            while at < size and hashes[at] == keys[number]:
+                word = self.offered[self.variant_words[at]]
+                if variant in _deletes(word):  # equal hashes are not equal strings
+                    found.add(word)
+                at += 1
+        return found
 
     def completions(self, prefix: str, limit: int = 5) -> list[str]:
         """The most frequent words starting with `prefix`."""
@@ -114,13 +149,15 @@ def suggest_query(text: str, vocabulary: Vocabulary) -> str | None:
     """
     changed = False
     pieces = []
+    looked_up = 0
     for match in _QUERY_TOKEN.finditer(text):
         token = match.group(0)
         replacement = token
         if token not in _OPERATORS and not token.startswith(('"', "-", "+")):
             if ":" not in token and "*" not in token:
                 core = re.match(r"^(\W*)([^\W\d_]+)(\W*)$", token)
-                if core:
+                if core and looked_up < MAX_CORRECTED_WORDS:
+                    looked_up += 1
                     fixed = vocabulary.correct(core.group(2))
                     if fixed:
                         replacement = core.group(1) + fixed + core.group(3)
@@ -249,6 +286,8 @@ TYPO_BOOST = 0.4  # a corrected word counts for this fraction of a word typed ri
 PREFIX_BOOST = 0.3  # a completion of the last word, likewise
 PREFIX_COMPLETIONS = 5  # most completions of the last word searched for
 PREFIX_KNOWN_COUNT = 5  # a last word seen this often is taken as typed in full
+# At most this many clauses are added to a query: a headline and a body clause per word.
+MAX_TOLERANT_CLAUSES = 2 * (MAX_CORRECTED_WORDS + PREFIX_COMPLETIONS)
 _TEXT_FIELDS = ("title", "body")
 _FILTER_FIELDS = {"source", "date", "topic"}
 
@@ -268,6 +307,7 @@ def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list
     analyzer = searcher.schema["body"].analyzer
     words: dict[str, float] = {}
     tokens = [m.group(0) for m in _QUERY_TOKEN.finditer(text)]
+    looked_up = 0
     for token in tokens:
         if token in _OPERATORS or token.startswith(('"', "-", "+")) or ":" in token:
             continue
@@ -278,7 +318,9 @@ def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list
             core
             and "*" not in token
             and vocabulary.counts.get(core.group(1).lower(), 0) < PREFIX_KNOWN_COUNT
+            and looked_up < MAX_CORRECTED_WORDS
         ):
+            looked_up += 1
             fixed = vocabulary.correct(core.group(1))
             if fixed:
                 words[fixed] = max(words.get(fixed, 0.0), TYPO_BOOST)
@@ -300,7 +342,7 @@ def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list
     for word, boost in sorted(words.items()):
         for stem in {token.text for token in analyzer(word)} - typed:
             clauses += [Q.Term(field, stem, boost=boost) for field in _TEXT_FIELDS]
-    return clauses
+    return clauses[:MAX_TOLERANT_CLAUSES]
 
 
 def widen(query, clauses: list):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import write_corpus
 from discovery_corpus import SOURCES, build_discovery_index, discovery_records
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchsvc import create_app
 from searchsvc.facets import date_buckets
@@ -232,3 +234,125 @@ def test_saved_word_counts_load_at_once_on_a_large_index(tmp_path, monkeypatch):
     searcher, _ = IndexHandle(index).snapshot().searchers()
     vocabulary = suggest.vocabulary_for(searcher)
     assert vocabulary is not None and vocabulary.correct("parliment") == "parliament"
+
+
+def _reference_correction(word: str, vocabulary: Vocabulary) -> str | None:
+    """Vocabulary.correct() as its docstring defines it, by brute force over every word."""
+    from searchsvc.suggest import MIN_SUGGESTED_COUNT, STOP_WORDS, WORD, _deletes, _deletes2
+
+    word = word.lower()
+    if not 4 <= len(word) <= 24 or word in STOP_WORDS or not WORD.fullmatch(word):
+        return None
+    variants = {word, *_deletes(word), *_deletes2(word)}
+    candidates = {v for v in variants if vocabulary.counts.get(v, 0) >= MIN_SUGGESTED_COUNT}
+    for known, count in vocabulary.counts.items():
+        if len(known) >= 4 and count >= MIN_SUGGESTED_COUNT and _deletes(known) & variants:
+            candidates.add(known)
+    candidates.discard(word)
+    limit = 1 if len(word) <= 5 else 2
+    scored = sorted(
+        (edit_distance(word, c), -vocabulary.counts[c], c)
+        for c in candidates
+        if edit_distance(word, c) <= limit
+    )
+    if not scored:
+        return None
+    best = scored[0][2]
+    seen = vocabulary.counts.get(word, 0)
+    return None if seen and vocabulary.counts[best] < max(50 * seen, 20) else best
+
+
+_letters = st.text("abcdeor", min_size=2, max_size=7)
+
+
+@given(words=st.lists(_letters, min_size=1, max_size=60), typed=st.lists(_letters, max_size=10))
+@settings(max_examples=150, deadline=None, database=None)
+def test_the_compact_correction_index_corrects_as_its_definition(words, typed):
+    vocabulary = Vocabulary.from_texts([" ".join(words)] * 2 + [" ".join(words[:5])])
+    for word in typed + words[:5]:
+        assert vocabulary.correct(word) == _reference_correction(word, vocabulary), word
+
+
+def test_a_long_text_has_only_its_first_words_looked_up(monkeypatch):
+    from searchsvc import suggest
+
+    looked_up = []
+    monkeypatch.setattr(Vocabulary, "correct", lambda self, word: looked_up.append(word))
+    suggest_query(" ".join(["parliment"] * 100), VOCAB)
+    assert len(looked_up) == suggest.MAX_CORRECTED_WORDS
+
+
+def test_typo_clauses_are_bounded(snapshot_):
+    from searchsvc import suggest
+
+    searcher, _ = snapshot_.searchers()
+    vocabulary = suggest.vocabulary_for(searcher)
+    text = " ".join(f"parliment{n} zanzibsr goverment polcy" for n in range(60))[:1000] + " parl"
+    clauses = suggest.tolerant_clauses(text, searcher, vocabulary)
+    assert 0 < len(clauses) <= suggest.MAX_TOLERANT_CLAUSES
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["parl", "government pol", " ".join(["government"] * 15) + " pol", "a" * 200,
+     "x " * 60 + "parliamen", "p" + "a" * 150],
+)  # fmt: skip
+def test_completion_work_is_capped(discovery_client, monkeypatch, q):
+    from searchsvc.querying import query_cost
+    from searchsvc.web import complete
+
+    costs = []
+    built = complete.headline_query
+
+    def counted(*args, **kwargs):
+        query = built(*args, **kwargs)
+        costs.append(query_cost(query))
+        return query
+
+    monkeypatch.setattr(complete, "headline_query", counted)
+    response = discovery_client.get("/api/complete", query_string={"q": q})
+    assert response.status_code == 200
+    assert all(c.clauses <= complete.MAX_HEADLINE_CLAUSES and c.expansions == 0 for c in costs)
+
+
+def test_completion_without_a_vocabulary_takes_the_commonest_terms(snapshot_):
+    from searchsvc.web import complete
+
+    searcher, _ = snapshot_.searchers()
+    reader = searcher.reader()
+    query = complete._last_word(reader, "body", "pa", None, searcher.schema["body"].analyzer)
+    terms = [leaf.text for leaf in query.leaves()]
+    assert 0 < len(terms) <= complete.EXPANDED_PREFIX_TERMS
+    assert all(term.startswith(b"pa") for term in terms)
+
+
+def test_facet_answers_are_kept_within_their_budget(discovery_client, monkeypatch):
+    from searchsvc import facets
+
+    monkeypatch.setattr(facets, "RESULTS_CACHE_BYTES", 20_000)
+    for n in range(40):
+        assert discovery_client.get(f"/api/search?q=parliament+w{n}").status_code == 200
+    assert 0 < facets._results_bytes <= 20_000
+    assert facets._results_bytes == sum(size for _, size in facets._results.values())
+    # What is kept is what would be computed again.
+    first = discovery_client.get("/api/search?q=parliament+w39").get_json()["facets"]
+    facets._results.clear()
+    facets._results_bytes = 0
+    assert discovery_client.get("/api/search?q=parliament+w39").get_json()["facets"] == first
+
+
+def test_date_range_documents_are_kept_within_their_budget(discovery_client, monkeypatch):
+    from searchsvc import filtercache
+
+    monkeypatch.setattr(filtercache, "_ranges", filtercache._RangeCache(2_000))
+    totals = {}
+    for year in range(2000, 2020):
+        body = discovery_client.get(f"/api/search?q=date:[{year}+to]").get_json()
+        totals[year] = body["total"]
+        assert filtercache._ranges.used <= 2_000
+    assert totals[2000] >= totals[2019] and totals[2000] > 0
+    for year in (2000, 2010):  # evicted or not, the same answer
+        assert (
+            discovery_client.get(f"/api/search?q=date:[{year}+to]").get_json()["total"]
+            == (totals[year])
+        )
