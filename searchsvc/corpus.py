@@ -11,6 +11,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,9 @@ FALLBACK_ENCODING = "cp1252"
 _DATE_LINE = re.compile(r"\A\ufeff?[ \t]*date[ \t]+(\d{4}(?:-\d{1,2}(?:-\d{1,2})?)?)\b[ \t]*", re.I)
 _CLOSING_PUNCTUATION = tuple(".!?:;,…\"'”’)]")
 _KNOWN_FIELDS = {"id", "title", "date", "source", "url", "author", "body", "paragraphs"}
+# The "id" of a record that is not valid JSON (cut short, a stray quote), when it is legible.
+_LEGIBLE_ID = re.compile(r'"id"\s*:\s*("(?:[^"\\\n]|\\.)*"|-?\d+(?=\s*[,}]))')
+SNIFF_CHARS = 64 * 1024  # of an over-long record, the part searched for its id
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Problem:
     origin: str
     reason: str
     skipped: bool = True  # False: read, with a caveat worth telling the operator
+    article_id: str | None = None  # whose record was skipped, when that can be told
 
     def __str__(self) -> str:
         return f"{self.origin}: {self.reason}"
@@ -49,10 +54,12 @@ class CorpusFile:
 
 
 def discover(roots: Iterable[Path]) -> Iterator[CorpusFile | Problem]:
-    """Every .txt and .jsonl file under the roots, in a stable order.
+    """Every .txt and .jsonl file under the roots: root by root, each by its key's order.
 
     Directories are walked recursively; hidden entries are passed over;
-    symbolic links are followed only when they stay inside their root.
+    symbolic links are followed only when they stay inside their root. The
+    order decides which copy of a duplicated id is indexed, so it depends on
+    nothing but the names: code point order of the path inside the root.
     """
     for root in roots:
         if not root.exists():
@@ -64,6 +71,16 @@ def discover(roots: Iterable[Path]) -> Iterator[CorpusFile | Problem]:
 
 
 def _walk(root: Path) -> Iterator[CorpusFile | Problem]:
+    found = []
+    for item in _walk_unsorted(root):
+        if isinstance(item, Problem):
+            yield item
+        else:
+            found.append(item)
+    yield from sorted(found, key=lambda item: item.key)
+
+
+def _walk_unsorted(root: Path) -> Iterator[CorpusFile | Problem]:
     real_root = root.resolve()
     for directory, subdirs, files in os.walk(root, followlinks=True, onerror=None):
         here = Path(directory)
@@ -123,12 +140,51 @@ def _revisits(directory: Path, real_root: Path) -> bool:
 def read_file(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
     """The articles of one corpus file, and the problems met reading it."""
     try:
-        if corpus_file.path.suffix.lower() == ".jsonl":
-            yield from _read_jsonl(corpus_file)
-        else:
-            yield from _read_text_article(corpus_file)
+        yield from iter_file(corpus_file)
     except OSError as error:
         yield Problem(str(corpus_file.path), f"cannot be read: {error.strerror or error}")
+
+
+def iter_file(corpus_file: CorpusFile, digest=None) -> Iterator[Article | Problem]:
+    """As read_file, but raises OSError; `digest` (a hashlib object) gets every byte read.
+
+    The digest covers the whole file as this reader saw it, to its end, so
+    comparing it with a hash taken before or after tells a consistent read
+    from one that raced a writer.
+    """
+    with _opened(corpus_file.path, digest) as f:
+        if corpus_file.path.suffix.lower() == ".jsonl":
+            yield from _read_jsonl(corpus_file, f)
+        else:
+            yield from _read_text_article(corpus_file, f)
+
+
+@contextmanager
+def _opened(path: Path, digest):
+    with path.open("rb") as raw:
+        if digest is None:
+            yield raw
+            return
+        yield _Hashing(raw, digest)
+        while chunk := raw.read(1 << 20):  # what the reader left unread is part of the file
+            digest.update(chunk)
+
+
+class _Hashing:
+    """A binary file whose reads also go into a digest."""
+
+    def __init__(self, raw, digest):
+        self.raw, self.digest = raw, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.raw.readline(size)
+        self.digest.update(data)
+        return data
 
 
 def decode(data: bytes) -> tuple[str, str | None]:
@@ -154,18 +210,18 @@ def decode(data: bytes) -> tuple[str, str | None]:
     return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
 
 
-def _read_text_article(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
-    origin = str(corpus_file.path)
-    with corpus_file.path.open("rb") as f:
-        data = f.read(MAX_ARTICLE_BYTES + 1)  # never the whole of a huge file
+def _read_text_article(corpus_file: CorpusFile, f) -> Iterator[Article | Problem]:
+    origin, article_id = str(corpus_file.path), corpus_file.id_stem
+    data = f.read(MAX_ARTICLE_BYTES + 1)  # never the whole of a huge file
     if len(data) > MAX_ARTICLE_BYTES:
-        yield Problem(origin, f"larger than {MAX_ARTICLE_BYTES // 2**20} MB; not indexed")
+        limit = MAX_ARTICLE_BYTES // 2**20
+        yield Problem(origin, f"larger than {limit} MB; not indexed", article_id=article_id)
         return
     if not data.strip():
-        yield Problem(origin, "no text")
+        yield Problem(origin, "no text", article_id=article_id)
         return
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        yield Problem(origin, "binary file, not text")
+        yield Problem(origin, "binary file, not text", article_id=article_id)
         return
     text, encoding = decode(data)
     if encoding:
@@ -183,10 +239,10 @@ def _read_text_article(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
     title, body = _split_headline(text)
     paragraphs = split_paragraphs(body)
     if not paragraphs and not title:
-        yield Problem(origin, "no text")
+        yield Problem(origin, "no text", article_id=article_id)
         return
     yield Article(
-        id=corpus_file.id_stem,
+        id=article_id,
         paragraphs=paragraphs,
         title=title or derive_title(paragraphs),
         title_derived=not title,
@@ -211,12 +267,14 @@ def _split_headline(text: str) -> tuple[str, str]:
     return "", text
 
 
-def _read_jsonl(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
+def _read_jsonl(corpus_file: CorpusFile, f) -> Iterator[Article | Problem]:
     records = 0
-    for number, raw in _lines(corpus_file.path):
+    for number, raw, whole in _lines(f):
         origin = f"{corpus_file.path}:{number}"
-        if raw is None:
-            yield Problem(origin, f"record larger than {MAX_ARTICLE_BYTES // 2**20} MB")
+        if not whole:
+            limit = MAX_ARTICLE_BYTES // 2**20
+            legible = _legible_id(raw[:SNIFF_CHARS].decode("utf-8", "replace"))
+            yield Problem(origin, f"record larger than {limit} MB", article_id=legible)
             continue
         if not raw.strip():
             continue
@@ -227,34 +285,47 @@ def _read_jsonl(corpus_file: CorpusFile) -> Iterator[Article | Problem]:
         try:
             record = json.loads(text)
         except RecursionError:
-            yield Problem(origin, "JSON nested too deeply")
+            yield Problem(origin, "JSON nested too deeply", article_id=_legible_id(text))
             continue
         except ValueError as error:
-            yield Problem(origin, f"not valid JSON ({error})")
+            yield Problem(origin, f"not valid JSON ({error})", article_id=_legible_id(text))
             continue
         if "\\u" in text and _undecodable(json.dumps(record, ensure_ascii=False)):
-            yield Problem(origin, "a \\uD800-\\uDFFF escape that is not a character")
+            reason = "a \\uD800-\\uDFFF escape that is not a character"
+            yield Problem(origin, reason, article_id=_legible_id(text))
             continue
         yield from _record_to_article(record, origin)
     if not records:
         yield Problem(str(corpus_file.path), "empty file: no records", skipped=False)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
-    """(number, line) pairs, reading at most MAX_ARTICLE_BYTES of any line (None if longer)."""
-    with path.open("rb") as f:
-        number = 0
-        while True:
-            line = f.readline(MAX_ARTICLE_BYTES + 1)
-            if not line:
-                return
-            number += 1
-            if len(line) > MAX_ARTICLE_BYTES and not line.endswith(b"\n"):
-                while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
-                    pass  # skip the rest of the over-long line without holding it
-                yield number, None
-            else:
-                yield number, line
+def _legible_id(text: str) -> str | None:
+    """The id a broken record was given, read as a valid record's would be; None if unclear."""
+    match = _LEGIBLE_ID.search(text)
+    if match is None:
+        return None
+    try:
+        value = json.loads(match.group(1))
+    except ValueError:
+        return None
+    value = str(value).strip()
+    return value if value and not _undecodable(value) else None
+
+
+def _lines(f) -> Iterator[tuple[int, bytes, bool]]:
+    """(number, line, whole) triples; of a line over MAX_ARTICLE_BYTES, only its start."""
+    number = 0
+    while True:
+        line = f.readline(MAX_ARTICLE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_ARTICLE_BYTES and not line.endswith(b"\n"):
+            while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the over-long line without holding it
+            yield number, line[:SNIFF_CHARS], False
+        else:
+            yield number, line, True
 
 
 def _record_to_article(record: object, origin: str) -> Iterator[Article | Problem]:
@@ -275,7 +346,8 @@ def _record_to_article(record: object, origin: str) -> Iterator[Article | Proble
     elif isinstance(paragraphs, list) and all(isinstance(p, str) for p in paragraphs):
         paragraphs = [p for part in paragraphs for p in split_paragraphs(part)]
     else:
-        yield Problem(origin, f'id {article_id!r}: no "body" text or "paragraphs" list')
+        reason = f'id {article_id!r}: no "body" text or "paragraphs" list'
+        yield Problem(origin, reason, article_id=article_id)
         return
 
     fields: dict[str, str | None] = {}
@@ -298,7 +370,7 @@ def _record_to_article(record: object, origin: str) -> Iterator[Article | Proble
             )
 
     if not paragraphs and not fields["title"]:
-        yield Problem(origin, f"id {article_id!r}: no text")
+        yield Problem(origin, f"id {article_id!r}: no text", article_id=article_id)
         return
     yield Article(
         id=article_id,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from searchsvc.articles import Article
-from searchsvc.corpus import CorpusFile, Problem, discover, read_file
+from searchsvc.corpus import CorpusFile, Problem, discover, iter_file, read_file
 
 
 def read(path: Path, key: str | None = None) -> tuple[list[Article], list[Problem]]:
@@ -210,9 +210,53 @@ def test_discover_finds_both_formats_recursively_and_ignores_others(tmp_path):
     for name in ("b.txt", "a/c.jsonl", "a/d.TXT", "notes.md", ".hidden.txt", ".git/x.txt"):
         text_file(tmp_path, "x", name)
     keys = [f.key for f in discover([tmp_path]) if isinstance(f, CorpusFile)]
-    assert keys == ["b.txt", "a/c.jsonl", "a/d.TXT"]
+    assert keys == ["a/c.jsonl", "a/d.TXT", "b.txt"]  # by path: the order owning duplicate ids
 
 
 def test_discover_reports_a_missing_root(tmp_path):
     (problem,) = list(discover([tmp_path / "nope"]))
     assert isinstance(problem, Problem) and "no such file" in problem.reason
+
+
+@pytest.mark.parametrize(
+    ("line", "article_id"),
+    [
+        ('{"id": "wire-2", "body": "cut sh', "wire-2"),  # an edit gone wrong
+        ('{"title": "x", "id" : "w\\u00e9", "body": }', "wé"),
+        ('{"id": 42, "body": }', "42"),
+        ('{"id": 4', None),  # cut inside the id: which id is not known
+        ('{"id": "wire-', None),
+        ('{"id": "  ", "body": x', None),
+        ("{not json", None),
+        ("[1, 2]", None),
+        ({"body": "no id"}, None),
+        ({"id": "x", "body": None}, "x"),
+        ({"id": "x", "body": ""}, "x"),
+        ({"id": 7, "paragraphs": [1]}, "7"),
+        ('{"id": "deep", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "deep"),
+        ('{"id": "big", "body": "' + "x" * (11 * 2**20) + '"}', "big"),  # over 10 MB
+    ],
+)
+def test_a_skipped_record_names_its_id_when_legible(tmp_path, line, article_id):
+    """Whose record broke: the indexer keeps that article's indexed copy."""
+    (problem,) = [p for p in read(jsonl(tmp_path, line))[1] if p.skipped]
+    assert problem.skipped and problem.article_id == article_id
+
+
+@pytest.mark.parametrize("name", ["a.txt", "big.txt", "w.jsonl"])
+def test_the_digest_covers_the_whole_file_as_read(tmp_path, name):
+    import hashlib
+
+    size = 11 * 2**20 if name == "big.txt" else 1_000  # the text reader stops at 10 MB
+    content = (b'{"id": "x", "body": "Words."}\n' * (size // 30 + 1))[:size]
+    path = text_file(tmp_path, content, name)
+    digest = hashlib.blake2b()
+    list(iter_file(CorpusFile(path, name), digest))
+    assert digest.hexdigest() == hashlib.blake2b(content).hexdigest()
+
+
+def test_discovery_order_is_path_order_whatever_the_walk(tmp_path):
+    for name in ("b.jsonl", "a/z.jsonl", "a-b/x.jsonl", "A.txt", "a.jsonl"):
+        text_file(tmp_path, "x", name)
+    keys = [f.key for f in discover([tmp_path]) if isinstance(f, CorpusFile)]
+    assert keys == ["A.txt", "a-b/x.jsonl", "a.jsonl", "a/z.jsonl", "b.jsonl"]
