@@ -1,17 +1,28 @@
 """Build and update the index from corpus files.
 
-Incremental by default: a file whose content hash is unchanged is not read
-again; in a changed file, only records whose content hash changed are
-rewritten. An article leaves the index only when its file is gone, or when
-its file now reads without a single problem and no longer holds it: a record
-that breaks never takes already-indexed articles down with it.
+Every run brings the index to what a full build of the same files holds.
+Files are taken in discovery order (corpus by corpus, then by the path inside
+it); an id belongs to its first readable record in that order, and the other
+copies are skipped as duplicates. An incremental run does less to get there:
+a file whose content hash is in the manifest is not parsed (the manifest
+keeps its records' ids and content hashes, and its problems, which are
+reported again), unless one of its records must now be written; an article
+is written only when its content differs from the indexed copy.
+
+Two things a full build cannot know are kept, and reported as skipped: a
+record that cannot be read keeps the indexed copy of its id (when its id is
+legible and no readable record has it), and a file that changed while it was
+read keeps its indexed articles and is read again by the next run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,12 +35,12 @@ from searchsvc import store, suggest
 from searchsvc.analysis import term_table
 from searchsvc.articles import Article
 from searchsvc.codec import PackedPositions
-from searchsvc.corpus import CorpusFile, Problem, discover, read_file
-from searchsvc.parallel import BackgroundWriter
+from searchsvc.corpus import CorpusFile, Problem, discover, iter_file
+from searchsvc.parallel import BackgroundWriter, WriterFailed
 from searchsvc.schema import article_document, article_schema, paragraph_schema
 from searchsvc.segments import SegmentedWriter
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 TERMS_FILE = "terms.json"
 # Each writer closes a segment when its memory is nearly full (segments.py).
 # The article index (searched) gets the larger share: Reuters' is 2 segments,
@@ -37,6 +48,7 @@ TERMS_FILE = "terms.json"
 # paragraph index (only read for statistics) may have several.
 ARTICLE_WRITER_MB = 192
 PARAGRAPH_WRITER_MB = 128
+CHANGED_WHILE_READ = "changed while it was read"
 
 
 @dataclass
@@ -49,6 +61,7 @@ class ReindexReport:
     files_read: int = 0
     files_unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # ids served as indexed: unreadable now
     seconds: float = 0.0
     generation: str | None = None  # None when nothing changed
 
@@ -60,8 +73,9 @@ class ReindexReport:
         changes = f"{self.added} added, {self.updated} updated, {self.removed} removed"
         if self.generation is None:
             changes = "no changes"
+        kept = f", {len(self.kept)} kept as indexed" if self.kept else ""
         return (
-            f"{self.articles} articles, {self.paragraphs} paragraphs ({changes}); "
+            f"{self.articles} articles, {self.paragraphs} paragraphs ({changes}{kept}); "
             f"{self.files_read} files read, {self.files_unchanged} unchanged; "
             f"{len(self.skipped)} skipped, {len(self.problems) - len(self.skipped)} warnings; "
             f"{self.seconds:.1f} s"
@@ -79,67 +93,153 @@ def reindex(
     lock_timeout: float = 0.0,
     progress: Progress | None = None,
 ) -> ReindexReport:
-    """Bring the index in line with the corpus; raises store.ReindexBusy if locked."""
+    """Bring the index in line with the corpus.
+
+    Raises store.ReindexBusy if another run holds the lock, and
+    store.ReindexFailed if writing the index fails (a full disk): then the
+    index served before still serves, and nothing of the run is left.
+    """
     started = time.monotonic()
     roots = list(roots)
     missing = [str(root) for root in roots if not root.exists()]
     if missing:
         raise FileNotFoundError(f"corpus not found: {', '.join(missing)}")
-    with store.writer_lock(index_dir, lock_timeout):
-        base, unreadable = _base_generation(index_dir, full)
-        run = _Run(index_dir, base, progress or (lambda _n: None))
-        if unreadable:
-            run.report.problems.append(Problem(str(index_dir), unreadable, skipped=False))
-        report = run.execute(roots)
+    served = store.pointer_name(index_dir)
+    try:
+        with store.writer_lock(index_dir, lock_timeout):
+            served = store.pointer_name(index_dir)
+            report = _reindex_locked(roots, index_dir, full, progress)
+    except (OSError, WriterFailed) as error:
+        failure = store.ReindexFailed.because(index_dir, error, served)
+        _free_frames(error)
+        raise failure from error
     report.seconds = time.monotonic() - started
     return report
 
 
-def _base_generation(index_dir: Path, full: bool) -> tuple[store.Generation | None, str]:
-    """The generation an incremental run starts from, or None for a full build (and why)."""
-    if full:
-        return None, ""
+def _reindex_locked(roots, index_dir: Path, full: bool, progress) -> ReindexReport:
+    store.clean_up(index_dir)
+    previous, manifest, warning = _served(index_dir)
+    frozen: dict[str, tuple[str, dict | None]] = {}
+    while True:
+        run = _Run(index_dir, None if full else previous, previous, manifest, progress, frozen)
+        if warning and not full:
+            run.report.problems.append(Problem(str(index_dir), warning, skipped=False))
+        try:
+            return run.execute(roots)
+        except _ReadAgain as again:  # at most once per file: it is frozen the next time
+            frozen[again.key] = (again.reason, again.entry)
+
+
+def _free_frames(error: BaseException) -> None:
+    """Let go of a failed run's frames, and so of the files Whoosh left open in them."""
+    with _leaks_expected():
+        while error is not None:
+            error.__traceback__ = None
+            error = error.__context__
+        gc.collect()
+
+
+@contextlib.contextmanager
+def _leaks_expected():
+    """Whoosh leaves the files of a writer that failed open (its lock held) until they
+    are collected; after a failure that is no news worth a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        yield
+
+
+def _served(index_dir: Path) -> tuple[store.Generation | None, dict, str]:
+    """The served generation and its manifest, if this version can build on them;
+    else None, and why not when there is an index."""
     try:
-        base = store.current_generation(index_dir)
-        articles, paragraphs = base.open_indexes()
+        served = store.current_generation(index_dir)
+        articles, paragraphs = served.open_indexes()
         packed = type(articles.schema["body"].format) is PackedPositions
         articles.close()
         paragraphs.close()
+        manifest = served.manifest()
     except store.IndexIncompatible:
-        return None, "the index was written by another version of searchsvc; rebuilt in full"
+        return None, {}, "the index was written by another version of searchsvc; rebuilt in full"
     except store.IndexMissing:
-        return None, ""
+        return None, {}, ""
+    except (OSError, ValueError):
+        return None, {}, "the index's manifest cannot be read; rebuilt in full"
     if not packed:
         # Readable, but its postings are whoosh3's pickled blocks (slow to read);
         # new segments would mix the two layouts.
-        return None, "the index was written by an older version of searchsvc; rebuilt in full"
-    return base, ""
+        return None, {}, "the index was written by an older version of searchsvc; rebuilt in full"
+    if manifest.get("version") not in (1, MANIFEST_VERSION):
+        return None, {}, "the index was written by another version of searchsvc; rebuilt in full"
+    return served, manifest, ""
+
+
+def _manifest_parts(manifest: dict) -> tuple[dict, dict]:
+    """(files, articles) of a manifest. Version 1 kept no records: its files are all read
+    again, once, and only what changed is rewritten."""
+    if manifest.get("version") == MANIFEST_VERSION:
+        return manifest["files"], manifest["articles"]
+    articles = {}
+    for entry in manifest.get("files", {}).values():
+        articles.update(entry["articles"])
+    return {}, articles
+
+
+class _Unreadable(Exception):
+    """Reading a corpus file failed (an OSError of the reader, not of a writer)."""
+
+
+def _items(corpus_file: CorpusFile, hasher):
+    try:
+        yield from iter_file(corpus_file, hasher)
+    except OSError as error:
+        raise _Unreadable(_cannot_read(error)) from error
+
+
+class _ReadAgain(Exception):
+    """A file changed while articles read from it were being written: run again without it."""
+
+    def __init__(self, key: str, reason: str, entry: dict | None):
+        super().__init__(reason)
+        self.key, self.reason, self.entry = key, reason, entry
 
 
 class _Run:
-    """One reindex: compares the corpus with the base manifest and writes the difference."""
+    """One reindex: the corpus in discovery order, and the writes that bring the index to it.
 
-    def __init__(self, index_dir: Path, base: store.Generation | None, progress: Progress):
+    The manifest keeps, per file (by resolved path): its content hash, the
+    reader that read it, its records as [id, content hash, origin suffix] and
+    its problems as [origin suffix, reason, skipped, id]; and per article id,
+    the content hash of the indexed copy.
+    """
+
+    def __init__(self, index_dir, base, previous, manifest: dict, progress, frozen: dict):
         self.index_dir = index_dir
-        self.base = base
-        self.progress = progress
-        old = base.manifest() if base else {}
-        self.old_files: dict[str, dict] = old.get("files", {})
+        self.base = base  # None: a full build
+        self.previous = previous  # the served generation, which frozen files keep copies of
+        self.progress = progress or (lambda _n: None)
+        self.frozen = frozen  # resolved path -> (why, its last entry): not to be read again
+        files, articles = _manifest_parts(manifest)
+        self.previous_files = files  # the served generation's, by resolved path
+        self.old_files = files if base else {}  # those this run builds on
+        self.indexed = articles if base else {}  # id -> content hash of the copy in the base
+        self.known = {(e["reader"], e["hash"]): e for e in self.old_files.values()}
         self.new_files: dict[str, dict] = {}
-        self.owner = {
-            aid: key for key, entry in self.old_files.items() for aid in entry["articles"]
-        }
+        self.visited: set[str] = set()
+        self.final: dict[str, str] = {}  # id -> content hash, for the index being made
+        self.owners: dict[str, str] = {}  # id -> the file that has it, as shown
+        self.legible: set[str] = set()  # ids of records that cannot be read
         self.report = ReindexReport()
         self.generation: store.Generation | None = None
         self.articles_writer: BackgroundWriter | None = None
         self.paragraphs_writer: SegmentedWriter | None = None
-        self.paragraph_count = old.get("paragraphs", 0)
+        self.paragraph_count = manifest.get("paragraphs", 0) if base else 0
         # Surface-word counts for did-you-mean, kept up to date as articles come and
         # go; None when the base has none saved (they are then counted at the end).
         self.words: Counter | None = Counter()
         if base is not None:
             self.words = suggest.load_word_counts(base.path)
-        self._base_searcher = None
+        self._previous_searcher = None
 
     def execute(self, roots: list[Path]) -> ReindexReport:
         try:
@@ -148,78 +248,153 @@ class _Run:
                     self.report.problems.append(item)
                 else:
                     self._visit(item)
-            for key in self.old_files.keys() - self.new_files.keys():
-                self._remove_file(key)
+            self._remove_unclaimed()
+            changed = (self.new_files, self.final) != (self.old_files, self.indexed)
+            if self.generation is None and (self.base is None or changed):
+                self._open_generation()  # an empty corpus, or new paths only: still recorded
             if self.generation is not None:
                 self._commit()
-            elif self.base is None:
-                self._open_generation()  # an empty corpus still makes a servable index
-                self._commit()
         except BaseException:
-            if self._base_searcher is not None:
-                self._base_searcher.close()
-            if self.articles_writer is not None:
-                self.articles_writer.cancel()
-            if self.paragraphs_writer is not None:
-                self.paragraphs_writer.cancel()
+            self._abandon()
             raise
-        self.report.articles = len(self.owner)
+        self.report.articles = len(self.final)
         self.report.paragraphs = self.paragraph_count
         return self.report
 
+    # Reading the corpus.
+
     def _visit(self, corpus_file: CorpusFile) -> None:
         key = str(corpus_file.path.resolve())
-        if key in self.new_files:  # reached twice (overlapping roots, a link): read once
+        if key in self.visited:  # reached twice (overlapping roots, a link): read once
             return
+        self.visited.add(key)
+        reader = "jsonl" if corpus_file.path.suffix.lower() == ".jsonl" else "txt"
+        if reader == "txt":
+            reader += ":" + corpus_file.id_stem  # its one article's id is its path
         try:
             size = corpus_file.path.stat().st_size
             digest = _file_hash(corpus_file.path)
         except OSError as error:
-            self.report.problems.append(Problem(str(corpus_file.path), f"cannot be read: {error}"))
-            if key in self.old_files:
-                self.new_files[key] = self.old_files[key]  # keep what was indexed
+            self._freeze(corpus_file, key, _cannot_read(error), self.previous_files.get(key))
             return
-        old_entry = self.old_files.get(key)
-        if old_entry and old_entry["hash"] == digest:
-            self.new_files[key] = old_entry
+        if key in self.frozen:
+            self._freeze(corpus_file, key, *self.frozen[key])
+        elif (entry := self.known.get((reader, digest))) is not None:
             self.report.files_unchanged += 1
-            self.progress(size)
-            return
-        self._read_changed(corpus_file, key, digest, old_entry or {"articles": {}})
+            self._take_known(corpus_file, key, entry)
+        else:
+            self.report.files_read += 1
+            self._read(corpus_file, key, reader, digest)
         self.progress(size)
 
-    def _read_changed(self, corpus_file: CorpusFile, key: str, digest: str, old: dict) -> None:
-        self.report.files_read += 1
-        old_articles: dict[str, str] = old["articles"]
-        articles: dict[str, str] = {}
-        clean = True
-        for item in read_file(corpus_file):
-            if isinstance(item, Problem):
-                self.report.problems.append(item)
-                clean = clean and not item.skipped
-                continue
-            owner = self.owner.get(item.id)
-            if item.id in articles or (owner is not None and owner != key):
-                where = "earlier in this file" if item.id in articles else owner
-                self.report.problems.append(
-                    Problem(item.origin, f"duplicate id {item.id!r} (first in {where}); skipped")
-                )
-                continue
-            articles[item.id] = content = item.content_hash()
-            if old_articles.get(item.id) != content:
-                self._write(item, replace=item.id in old_articles)
-            self.owner[item.id] = key
-        for gone in old_articles.keys() - articles.keys():
-            if clean:
-                self._delete(gone)
-            else:
-                articles[gone] = old_articles[gone]  # unreadable now: keep the indexed copy
-        self.new_files[key] = {"hash": digest, "articles": articles}
+    def _take_known(self, corpus_file: CorpusFile, key: str, entry: dict) -> None:
+        """A file as the manifest knows it; parsed only for records the index lacks."""
+        problems = [_problem(corpus_file, stored) for stored in entry["problems"]]
+        wanted = set()
+        for article_id, content, at in entry["records"]:
+            if self._claim(corpus_file, article_id, at, problems):
+                if self.indexed.get(article_id) == content:
+                    self.final[article_id] = content
+                else:
+                    wanted.add(article_id)
+        if wanted:
+            hasher = _hasher()
+            try:
+                for item in _items(corpus_file, hasher):
+                    if isinstance(item, Article) and item.id in wanted:
+                        wanted.discard(item.id)  # only its first copy is the owner
+                        self._write(item, item.content_hash())
+                consistent = hasher.hexdigest() == entry["hash"]
+                reason = CHANGED_WHILE_READ
+            except _Unreadable as error:
+                consistent, reason = False, str(error)
+            if not consistent:
+                raise _ReadAgain(key, reason, entry)
+        self._add_file(key, entry, problems)
 
-    def _remove_file(self, key: str) -> None:
-        for article_id in self.old_files[key]["articles"]:
-            if self.owner.get(article_id) == key:
+    def _read(self, corpus_file: CorpusFile, key: str, reader: str, digest: str) -> None:
+        """A new or changed file: its records claimed and written as they are read."""
+        records, problems, duplicates, claimed = [], [], [], []
+        wrote = False
+        hasher = _hasher()
+        try:
+            for item in _items(corpus_file, hasher):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                    continue
+                content, at = item.content_hash(), _suffix(corpus_file, item.origin)
+                records.append([item.id, content, at])
+                if self._claim(corpus_file, item.id, at, duplicates):
+                    claimed.append(item.id)
+                    if self.indexed.get(item.id) != content:
+                        self._write(item, content)
+                        wrote = True
+                    self.final[item.id] = content
+            read = hasher.hexdigest()
+            # Read as it was when hashed, or as it is now: either way, one version of it.
+            consistent = read == digest or read == _hash_or_none(corpus_file.path)
+            reason = CHANGED_WHILE_READ
+        except _Unreadable as error:
+            consistent, reason = False, str(error)
+        if not consistent:
+            if wrote:
+                raise _ReadAgain(key, reason, self.previous_files.get(key))
+            for article_id in claimed:
+                del self.owners[article_id]
+                self.final.pop(article_id, None)
+            self._freeze(corpus_file, key, reason, self.previous_files.get(key))
+            return
+        stored = [_stored(corpus_file, p) for p in problems]  # duplicates: found anew each run
+        entry = {"hash": read, "reader": reader, "records": records, "problems": stored}
+        self._add_file(key, entry, problems + duplicates)
+
+    def _freeze(self, corpus_file: CorpusFile, key: str, reason: str, entry: dict | None) -> None:
+        """A file that cannot be read consistently: its indexed articles stay as they are."""
+        message = f"{reason}; what was indexed from it is kept; reindex again to read it"
+        self.report.problems.append(Problem(str(corpus_file.path), message))
+        if entry is None:
+            return  # nothing recorded: the next run reads it as new
+        self.new_files[key] = entry  # its last hash: the next run reads it if it differs
+        for article_id, _content, at in entry["records"]:
+            if not self._claim(corpus_file, article_id, at, []):
+                continue
+            if article_id in self.indexed:  # already in the new generation (hard links)
+                self.final[article_id] = self.indexed[article_id]
+                self.report.kept.append(article_id)
+            elif self.base is None and (record := self._previous_record(article_id)):
+                # A full build starts empty: the copy comes from the index served so far.
+                article = Article.from_dict(record)
+                self._write(article, article.content_hash())
+                self.report.kept.append(article_id)
+        self.legible.update(stored[3] for stored in entry["problems"] if stored[2] and stored[3])
+
+    def _claim(self, corpus_file: CorpusFile, article_id: str, at: str, problems: list) -> bool:
+        """True if this record owns its id: no record before it in discovery order has it."""
+        shown = str(corpus_file.path)
+        owner = self.owners.get(article_id)
+        if owner is None:
+            self.owners[article_id] = shown
+            return True
+        where = "earlier in this file" if owner == shown else owner
+        reason = f"duplicate id {article_id!r} (first in {where}); skipped"
+        problems.append(Problem(shown + at, reason))
+        return False
+
+    def _add_file(self, key: str, entry: dict, problems: list[Problem]) -> None:
+        self.new_files[key] = entry
+        self.report.problems.extend(problems)
+        self.legible.update(p.article_id for p in problems if p.skipped and p.article_id)
+
+    def _remove_unclaimed(self) -> None:
+        """Indexed articles no record owns now go, but for those whose record is unreadable."""
+        for article_id in sorted(self.indexed.keys() - self.owners.keys()):
+            if article_id in self.legible:
+                self.final[article_id] = self.indexed[article_id]
+                self.report.kept.append(article_id)
+            else:
                 self._delete(article_id)
+
+    # Writing the new generation.
 
     def _open_generation(self) -> None:
         self.generation = store.new_generation(self.index_dir, self.base)
@@ -230,68 +405,74 @@ class _Run:
             ):
                 directory.mkdir()
                 whoosh_index.create_in(str(directory), schema())
-        # The article index is written in a second process for big runs; the
-        # paragraph index here, beside the corpus reading.
-        self.articles_writer = BackgroundWriter(
-            self.generation.articles_dir, ARTICLE_WRITER_MB, "article index"
-        )
-        self.paragraphs_writer = SegmentedWriter.open(
-            str(self.generation.paragraphs_dir), PARAGRAPH_WRITER_MB
-        )
 
-    def _write(self, article: Article, replace: bool) -> None:
+    def _writers(self) -> tuple[BackgroundWriter, SegmentedWriter]:
         if self.generation is None:
             self._open_generation()
-        if replace:
+        if self.articles_writer is None:
+            # The article index is written in a second process for big runs; the
+            # paragraph index here, beside the corpus reading.
+            paragraphs = SegmentedWriter.open(
+                str(self.generation.paragraphs_dir), PARAGRAPH_WRITER_MB
+            )
+            self.paragraphs_writer = paragraphs
+            self.articles_writer = BackgroundWriter(
+                self.generation.articles_dir, ARTICLE_WRITER_MB, "article index"
+            )
+        return self.articles_writer, self.paragraphs_writer
+
+    def _write(self, article: Article, content: str) -> None:
+        articles, paragraphs = self._writers()
+        if article.id in self.indexed:
             self._delete(article.id, report=False)
             self.report.updated += 1
         else:
             self.report.added += 1
-        self.articles_writer.add_document(**article_document(article))
+        self.final[article.id] = content
+        articles.add_document(**article_document(article))
         if self.words is not None:
             self.words.update(suggest.article_words(article.to_dict()))
         for paragraph in article.paragraphs:
-            self.paragraphs_writer.add_document(article_id=article.id, text=paragraph)
+            paragraphs.add_document(article_id=article.id, text=paragraph)
         self.paragraph_count += len(article.paragraphs)
 
     def _delete(self, article_id: str, report: bool = True) -> None:
-        if self.generation is None:
-            self._open_generation()
-        self.articles_writer.delete_by_term("id", article_id)
+        articles, paragraphs = self._writers()
+        articles.delete_by_term("id", article_id)
         if self.words is not None:
-            self.words.subtract(suggest.article_words(self._base_record(article_id)))
-        self.paragraph_count -= self.paragraphs_writer.delete_by_term("article_id", article_id)
+            self.words.subtract(suggest.article_words(self._previous_record(article_id)))
+        self.paragraph_count -= paragraphs.delete_by_term("article_id", article_id)
         if report:
-            self.owner.pop(article_id, None)
             self.report.removed += 1
 
-    def _base_record(self, article_id: str) -> dict:
-        """The stored record of an article in the base generation ({} if it is not there)."""
-        if self._base_searcher is None:
-            articles, paragraphs = self.base.open_indexes()
+    def _previous_record(self, article_id: str) -> dict:
+        """The stored record of an article in the served generation ({} if not there)."""
+        if self.previous is None:
+            return {}
+        if self._previous_searcher is None:
+            articles, paragraphs = self.previous.open_indexes()
             paragraphs.close()
-            self._base_searcher = articles.searcher()
-        stored = self._base_searcher.document(id=article_id)
+            self._previous_searcher = articles.searcher()
+        stored = self._previous_searcher.document(id=article_id)
         return json.loads(stored["record"]) if stored else {}
 
     def _commit(self) -> None:
-        if self._base_searcher is not None:
-            self._base_searcher.close()
-            self._base_searcher = None
-        # Both indexes commit at once: paragraphs here, the article index in the child.
-        self.articles_writer.commit(then=self.paragraphs_writer.commit)
-        self.articles_writer = self.paragraphs_writer = None
-        built_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self._close_previous()
+        if self.articles_writer is not None:
+            # Both indexes commit at once: paragraphs here, the article index in the child.
+            self.articles_writer.commit(then=self.paragraphs_writer.commit)
+            self.articles_writer = self.paragraphs_writer = None
         manifest = {
             "version": MANIFEST_VERSION,
             "files": self.new_files,
+            "articles": self.final,
             "paragraphs": self.paragraph_count,
         }
         store.write_json(self.generation.path / "manifest.json", manifest)
         info = {
-            "articles": len(self.owner),
+            "articles": len(self.final),
             "paragraphs": self.paragraph_count,
-            "built_at": built_at,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         _save_terms(self.generation.path, self.base)
         if self.words is None:
@@ -303,6 +484,47 @@ class _Run:
         store.write_json(self.generation.path / "info.json", info)
         store.swap_in(self.index_dir, self.generation)
         self.report.generation = self.generation.name
+
+    def _close_previous(self) -> None:
+        if self._previous_searcher is not None:
+            self._previous_searcher.close()
+            self._previous_searcher = None
+
+    def _abandon(self) -> None:
+        """After an error: stop the writers and delete the generation, unless it is served."""
+        self._close_previous()
+        for writer in (self.articles_writer, self.paragraphs_writer):
+            if writer is not None:
+                # The error being handled matters more than one in cancelling.
+                with _leaks_expected(), contextlib.suppress(Exception):
+                    writer.cancel()
+        self.articles_writer = self.paragraphs_writer = None
+        if self.generation is not None:
+            if store.pointer_name(self.index_dir) != self.generation.name:
+                store.discard(self.generation)
+
+
+def _problem(corpus_file: CorpusFile, stored: list) -> Problem:
+    suffix, reason, skipped, article_id = stored
+    return Problem(str(corpus_file.path) + suffix, reason, skipped, article_id)
+
+
+def _stored(corpus_file: CorpusFile, problem: Problem) -> list:
+    return [
+        _suffix(corpus_file, problem.origin),
+        problem.reason,
+        problem.skipped,
+        problem.article_id,
+    ]
+
+
+def _suffix(corpus_file: CorpusFile, origin: str) -> str:
+    """An origin without its file's path (":12", or ""): the file may move."""
+    return origin.removeprefix(str(corpus_file.path))
+
+
+def _cannot_read(error: OSError) -> str:
+    return f"cannot be read: {error.strerror or error}"
 
 
 def _save_terms(path: Path, base: store.Generation | None) -> None:
@@ -324,9 +546,20 @@ def load_terms(path: Path) -> dict[str, str]:
     return store.read_json(path / TERMS_FILE) or {}
 
 
+def _hasher():
+    return hashlib.blake2b(digest_size=16)
+
+
 def _file_hash(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+    digest = _hasher()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _hash_or_none(path: Path) -> str | None:
+    try:
+        return _file_hash(path)
+    except OSError:
+        return None

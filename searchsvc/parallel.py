@@ -33,6 +33,10 @@ PUMP_JOIN_SECONDS = 30  # longest wait for a last send before the child is stopp
 Operation = tuple
 
 
+class WriterFailed(RuntimeError):
+    """The writer process failed (its reason is in the message) or could not be reached."""
+
+
 def apply(writer: SegmentedWriter, operation: Operation) -> None:
     if operation[0] == "delete":
         writer.delete_by_term(operation[1], operation[2])
@@ -141,7 +145,7 @@ class BackgroundWriter:
             detail = f"cannot send it a document: {error!r}"
         else:
             detail = "it exited unexpectedly"
-        raise RuntimeError(f"{self.name} writer failed: {detail}")
+        raise WriterFailed(f"{self.name} writer failed: {detail}")
 
     def commit(self, then=None) -> None:
         """Commit the index, running `then()` meanwhile (on the other core, in a child)."""
@@ -169,7 +173,7 @@ class BackgroundWriter:
         reply = self._reply()
         self._stop()
         if reply[0] != "committed":
-            raise RuntimeError(f"{self.name} writer failed: {reply[1]}")
+            raise WriterFailed(f"{self.name} writer failed: {reply[1]}")
 
     def _reply(self):
         """The child's answer to "commit"; an error reply if it exits without one."""

@@ -54,11 +54,15 @@ def paragraph_schema() -> Schema:
 
 def article_document(article: Article) -> dict:
     """The article index's document; `record` carries everything a hit shows."""
+    record = article.to_dict()
+    # Not where it was read: a renamed file or a moved record changes nothing served,
+    # so the index made by an incremental run is the one a full build makes.
+    del record["origin"]
     document = {
         "id": article.id,
         "title": article.title if not article.title_derived else "",
         "body": "\n\n".join(article.paragraphs),
-        "record": json.dumps(article.to_dict(), ensure_ascii=False),
+        "record": json.dumps(record, ensure_ascii=False),
     }
     if article.sort_date is not None:
         document["date"] = article.sort_date

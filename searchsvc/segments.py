@@ -76,7 +76,16 @@ class SegmentedWriter:
         self.writer.commit(mergetype=merge_small_segments)
 
     def cancel(self) -> None:
-        # A writer that committed, or failed while committing, is closed; Whoosh
-        # would raise "This writer is closed" and hide the error being handled.
-        if not self.writer.is_closed:
+        """Abandon what was written; never raises, so the error being handled is the one told.
+
+        A writer that committed, or failed while committing, is closed (Whoosh would
+        raise "This writer is closed"); one that failed writing (a full disk) fails
+        again when Whoosh's cancel finishes its last document. Either way the
+        directory is discarded with its generation.
+        """
+        if self.writer.is_closed:
+            return
+        try:
             self.writer.cancel()
+        except Exception:
+            pass

@@ -10,7 +10,8 @@ Layout::
 A reindex builds a new generation beside the current one (hard links to the
 current one's files for an incremental run: Whoosh never rewrites a file),
 then replaces CURRENT in one rename. Readers never see a half-built index;
-a crash leaves an orphan generation that the next reindex deletes.
+a run that fails removes its generation, and one killed leaves an orphan
+that the next reindex deletes before it starts.
 
 For crash tests, SEARCHSVC_PAUSE_AT=<point> makes a reindex stop at that point
 (see CHECKPOINTS) for SEARCHSVC_PAUSE_SECONDS (default 120), after creating the
@@ -54,6 +55,25 @@ class IndexIncompatible(IndexMissing):
 
 class ReindexBusy(Exception):
     """Another reindex holds the lock."""
+
+
+class ReindexFailed(Exception):
+    """A reindex stopped by an error writing the index (a full disk); the message is one line."""
+
+    @classmethod
+    def because(cls, index_dir: Path, error: BaseException, served: str | None) -> ReindexFailed:
+        if isinstance(error, OSError) and error.strerror:
+            reason = error.strerror + (f": {error.filename}" if error.filename else "")
+        else:
+            reason = " ".join(str(error).split()) or type(error).__name__
+        now = pointer_name(index_dir)
+        if now is None:
+            outcome = "there is no index yet"
+        elif now == served:
+            outcome = f"{index_dir} still serves the index it served before"
+        else:
+            outcome = f"{index_dir} serves the new index"
+        return cls(f"reindex failed: {reason}; {outcome}")
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,14 @@ def pointer_state(index_dir: Path) -> tuple[int, int] | None:
     return stat.st_ino, stat.st_mtime_ns
 
 
+def pointer_name(index_dir: Path) -> str | None:
+    """The generation name CURRENT holds, as written; None when there is none."""
+    try:
+        return (index_dir / POINTER).read_text("utf-8").strip()
+    except OSError:
+        return None
+
+
 def current_generation(index_dir: Path) -> Generation:
     try:
         name = (index_dir / POINTER).read_text("utf-8").strip()
@@ -163,14 +191,39 @@ def checkpoint(point: str) -> None:
 def new_generation(index_dir: Path, base: Generation | None) -> Generation:
     """A fresh generation directory; a copy of `base` made of hard links if given."""
     generation = Generation(index_dir / f"{PREFIX}{_stamp(index_dir)}-{secrets.token_hex(3)}")
-    if base is None:
-        generation.path.mkdir(parents=True)
-    else:
-        shutil.copytree(base.path, generation.path, copy_function=_link_or_copy)
-        for name in ("info.json", "manifest.json"):
-            (generation.path / name).unlink(missing_ok=True)
-    checkpoint("generation")
+    try:
+        if base is None:
+            generation.path.mkdir(parents=True)
+        else:
+            # Not Whoosh's lock files: a link would share one lock between two generations.
+            shutil.copytree(
+                base.path,
+                generation.path,
+                copy_function=_link_or_copy,
+                ignore=shutil.ignore_patterns("*_WRITELOCK"),
+            )
+            for name in ("info.json", "manifest.json"):
+                (generation.path / name).unlink(missing_ok=True)
+        checkpoint("generation")
+    except BaseException:
+        discard(generation)
+        raise
     return generation
+
+
+def discard(generation: Generation) -> None:
+    """Delete a generation that will never be served (its run failed); never raises."""
+    try:
+        (generation.path / "info.json").unlink(missing_ok=True)
+    except OSError:
+        pass  # rmtree takes it; this only makes a deletion cut short look incomplete
+    shutil.rmtree(generation.path, ignore_errors=True)
+
+
+def clean_up(index_dir: Path) -> None:
+    """Remove what killed runs left (orphan generations, pointer files); hold the lock."""
+    if index_dir.is_dir():
+        remove_stale(index_dir, keep=pointer_name(index_dir))
 
 
 def _stamp(index_dir: Path) -> str:

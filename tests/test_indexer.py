@@ -12,6 +12,8 @@ from searchsvc.indexer import reindex
 from searchsvc.search import SearchRequest, get_article, search
 from searchsvc.snapshot import IndexHandle
 
+EVERY_ID = {"london", "sport/cup-final", "wire-1", "wire-2", "wire-3"}
+
 
 def ids_for(index: Path, q: str) -> set[str]:
     snapshot = IndexHandle(index).snapshot()
@@ -75,27 +77,121 @@ def test_only_changed_records_are_rewritten(index_dir, corpus_dir):
     assert "wire-3" not in all_ids(index_dir)
 
 
-def test_a_broken_record_keeps_its_indexed_copy(index_dir, corpus_dir):
+@pytest.mark.parametrize(
+    "broken",
+    [
+        '{"id": "wire-2", "body": broken',  # an edit gone wrong: its id is still legible
+        '{"id": "wire-2", "body": ""}',  # no text any more
+        '{"id": "wire-2", "body": null}',
+        json.dumps({"id": "wire-2", "body": "x" * 11 * 2**20}),  # over 10 MB
+    ],
+)
+def test_a_broken_record_keeps_its_indexed_copy(index_dir, corpus_dir, broken):
     from tests.conftest import JSONL_RECORDS
 
-    broken = '{"id": "wire-2", "body": broken'
     rewrite_jsonl(corpus_dir, [JSONL_RECORDS[0], broken, JSONL_RECORDS[2]])
     report = reindex([corpus_dir], index_dir)
-    assert len(report.skipped) == 1 and "not valid JSON" in report.skipped[0].reason
-    assert report.removed == 0
-    assert {"wire-1", "wire-2", "wire-3"} <= all_ids(index_dir)
+    assert len(report.skipped) == 1 and report.skipped[0].article_id == "wire-2"
+    assert (report.removed, report.kept) == (0, ["wire-2"])
+    assert ids_for(index_dir, "economists") == {"wire-2"}  # the old text, still served
     # Once the file reads cleanly without it, the record goes.
     rewrite_jsonl(corpus_dir, [JSONL_RECORDS[0], JSONL_RECORDS[2]])
     assert reindex([corpus_dir], index_dir).removed == 1
     assert "wire-2" not in all_ids(index_dir)
 
 
-def test_duplicate_ids_keep_the_first(index_dir, corpus_dir):
+@pytest.mark.parametrize(
+    ("name", "impostor_wins"),
+    [("more.jsonl", True), ("zz.jsonl", False), ("wire.jsonl.d/x.jsonl", False)],
+)
+def test_the_path_that_sorts_first_owns_a_duplicate_id(index_dir, corpus_dir, name, impostor_wins):
+    """Whatever was indexed first: incremental and full builds pick the same copy."""
     dup = {"id": "wire-1", "title": "Impostor", "body": "Impostor text."}
-    (corpus_dir / "more.jsonl").write_text(json.dumps(dup) + "\n")
+    (corpus_dir / name).parent.mkdir(exist_ok=True)
+    (corpus_dir / name).write_text(json.dumps(dup) + "\n")
     report = reindex([corpus_dir], index_dir)
-    assert [("duplicate id" in p.reason) for p in report.skipped] == [True]
-    assert ids_for(index_dir, "impostor") == set()
+    (problem,) = report.skipped
+    assert "duplicate id 'wire-1'" in problem.reason
+    loser = "wire.jsonl:1" if impostor_wins else f"{name}:1"
+    assert problem.origin == str(corpus_dir / loser)
+    expected = {"wire-1"} if impostor_wins else set()
+    assert ids_for(index_dir, "impostor") == expected
+    assert ids_for(reindex_full_copy(corpus_dir, index_dir), "impostor") == expected
+
+
+def reindex_full_copy(corpus_dir: Path, index_dir: Path) -> Path:
+    full = index_dir.parent / "full"
+    reindex([corpus_dir], full, full=True)
+    return full
+
+
+def test_renaming_a_file_keeps_its_articles(index_dir, corpus_dir):
+    (corpus_dir / "wire.jsonl").rename(corpus_dir / "wire-1987.jsonl")
+    report = reindex([corpus_dir], index_dir)
+    assert (report.added, report.updated, report.removed, report.problems) == (0, 0, 0, [])
+    assert all_ids(index_dir) == EVERY_ID
+    again = reindex([corpus_dir], index_dir)
+    assert again.generation is None and all_ids(index_dir) == EVERY_ID
+
+
+def test_moving_the_corpus_folder_reads_nothing_again(index_dir, corpus_dir, tmp_path):
+    moved = tmp_path / "elsewhere" / "corpus"
+    moved.parent.mkdir()
+    corpus_dir.rename(moved)
+    report = reindex([moved], index_dir)
+    assert (report.files_read, report.files_unchanged) == (0, 3)
+    assert (report.added, report.updated, report.removed) == (0, 0, 0)
+    assert all_ids(index_dir) == EVERY_ID
+    assert reindex([moved], index_dir).generation is None  # the new paths were recorded
+
+
+def test_renaming_a_text_file_changes_its_id(index_dir, corpus_dir):
+    (corpus_dir / "sport" / "cup-final.txt").rename(corpus_dir / "sport" / "final.txt")
+    report = reindex([corpus_dir], index_dir)
+    assert (report.added, report.removed) == (1, 1)
+    assert ids_for(index_dir, "rovers") == {"sport/final"}
+
+
+def test_a_record_moved_into_a_file_that_sorts_earlier_stays(index_dir, corpus_dir):
+    from tests.conftest import JSONL_RECORDS
+
+    rewrite_jsonl(corpus_dir, JSONL_RECORDS[:2])
+    (corpus_dir / "a.jsonl").write_text(json.dumps(JSONL_RECORDS[2]) + "\n")
+    report = reindex([corpus_dir], index_dir)
+    assert (report.added, report.updated, report.removed, report.problems) == (0, 0, 0, [])
+    assert all_ids(index_dir) == EVERY_ID
+
+
+def test_deleting_the_owner_of_a_duplicate_id_indexes_the_other_copy(index_dir, corpus_dir):
+    dup = {"id": "wire-1", "title": "Impostor", "body": "Impostor text."}
+    (corpus_dir / "zz.jsonl").write_text(json.dumps(dup) + "\n")
+    assert len(reindex([corpus_dir], index_dir).skipped) == 1
+    (corpus_dir / "wire.jsonl").unlink()
+    report = reindex([corpus_dir], index_dir)
+    assert (report.added, report.updated, report.removed, report.problems) == (0, 1, 2, [])
+    assert ids_for(index_dir, "impostor") == {"wire-1"}
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    ['{"id": "empty", "body": ""}', '{"id": "wire-9", "body": broken', "%%% not json", "[1, 2]"],
+)
+def test_a_bad_record_does_not_block_removals(index_dir, corpus_dir, bad_line):
+    from tests.conftest import JSONL_RECORDS
+
+    rewrite_jsonl(corpus_dir, [JSONL_RECORDS[0], bad_line, JSONL_RECORDS[1]])
+    report = reindex([corpus_dir], index_dir)
+    assert len(report.skipped) == 1 and report.removed == 1
+    assert "wire-3" not in all_ids(index_dir)
+
+
+def test_problems_are_reported_again_while_they_last(index_dir, corpus_dir):
+    (corpus_dir / "bad.jsonl").write_text('{"id": "x", "body": ""}\n')
+    first = reindex([corpus_dir], index_dir)
+    again = reindex([corpus_dir], index_dir)
+    assert again.generation is None and again.files_read == 0
+    assert [str(p) for p in again.problems] == [str(p) for p in first.problems]
+    assert [p.origin for p in again.skipped] == [str(corpus_dir / "bad.jsonl:1")]
 
 
 def test_full_rebuild_replaces_everything(index_dir, corpus_dir):
@@ -134,3 +230,23 @@ def test_an_index_from_an_incompatible_version_is_rebuilt_in_full(index_dir, cor
     assert report.added == 6 and not report.skipped
     assert "another version of searchsvc; rebuilt in full" in report.problems[0].reason
     assert ids_for(index_dir, "lava") == {"new"}
+
+
+def test_cli_finds_a_renamed_files_articles(tmp_path):
+    """Through the command line: rename a file, reindex, search, every step exit 0."""
+    from click.testing import CliRunner
+
+    from searchsvc.cli import main
+    from tests.conftest import write_corpus
+
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    runner = CliRunner()
+    args = ["reindex", "--corpus", str(corpus), "--index", str(index)]
+    assert runner.invoke(main, args).exit_code == 0
+    (corpus / "wire.jsonl").rename(corpus / "wire-1987.jsonl")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "0 added, 0 updated, 0 removed" in result.output
+    found = runner.invoke(main, ["search", "cocoa drought", "--index", str(index)])
+    assert found.exit_code == 0, found.output
+    assert "[wire-1]" in found.output

@@ -1,7 +1,8 @@
 """kill -9 of a reindex at every checkpoint and at timed points mid-write.
 
 The server must keep answering from the previous index, never open a
-half-written one, and the next reindex must finish and serve everything.
+half-written one, and the next reindex must finish, serve everything, and
+hold exactly what a full build of the same files holds.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import signal
 import time
 
 import pytest
+from reindex_support import index_contents
 from test_reliability_support import (
     Server,
     cli,
@@ -22,6 +24,7 @@ from test_reliability_support import (
     write_markers,
 )
 
+from searchsvc.indexer import reindex
 from searchsvc.store import CHECKPOINTS
 
 pytestmark = pytest.mark.slow
@@ -68,7 +71,9 @@ def test_kill_reindex_at_each_point(tmp_path):
                 assert server.get("/healthz").json()["generation"] == served_generation
 
         before = index_state(index)
-        assert before["incomplete"], "the kills should have left orphans to clean up"
+        # Each run removes what the one before it left; the last kill leaves its own.
+        orphans = before["incomplete"] + [g for g in before["complete"] if g > served_generation]
+        assert orphans, "the kills should have left orphans to clean up"
         assert before["leftovers"], "a kill before the rename leaves its .pointer- file"
 
         # Timed kills while Whoosh writes segments. A run may swap in before the
@@ -105,6 +110,9 @@ def test_kill_reindex_at_each_point(tmp_path):
         after = index_state(index)
         assert not after["incomplete"] and not after["leftovers"], after
         assert server.get("/healthz").json()["articles"] == 450 + len(expected)
+        # And the index those interrupted runs led to is the one a full build makes.
+        reindex([corpus_b], tmp_path / "full", full=True)
+        assert index_contents(index) == index_contents(tmp_path / "full")
     finally:
         server.stop()
     print(f"\nkill -9 points tried: {', '.join(tried)}; orphans before clean-up: {before}")

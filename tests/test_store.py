@@ -84,3 +84,14 @@ def test_incompatible_index_is_a_503_that_says_what_to_do(index_dir):
     assert response.status_code == 503
     error = response.get_json()["error"]
     assert error["code"] == "index_incompatible" and "reindex --full" in error["message"]
+
+
+def test_a_run_with_nothing_to_do_still_removes_what_a_failed_run_left(index_dir, corpus_dir):
+    served = store.current_generation(index_dir).name
+    orphan = index_dir / "gen-99999999T000000-dead00"  # newer than the served one, never served
+    (orphan / "articles").mkdir(parents=True)
+    (index_dir / ".pointer-leftover").write_text("gen-x")
+    assert reindex([corpus_dir], index_dir).generation is None
+    assert not orphan.exists()
+    assert not list(index_dir.glob(".pointer-*"))
+    assert store.current_generation(index_dir).name == served
