@@ -81,9 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 2, "Server worker processes.", _positive_int),
     Setting(
         "threads",
-        4,
-        "No longer used: each worker serves its connections with gevent (kept so that "
-        "existing command lines still work).",
+        32,
+        "Threads per server worker process. A thread waiting for a slow client costs "
+        "little; at most max_pending_searches of them search at once.",
         _positive_int,
     ),
     Setting(
@@ -92,7 +92,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a reindex waits for another running reindex before giving up.",
         _non_negative_float,
     ),
-    Setting("max_query_length", 1000, "Longest query accepted, in characters.", _positive_int),
+    Setting(
+        "max_query_length",
+        10_000,
+        "Longest query accepted, in characters (a pasted paragraph is searched by its key "
+        "words, see rank_key_words).",
+        _positive_int,
+    ),
     Setting("max_page_size", 100, "Most hits on one page.", _positive_int),
     Setting(
         "max_result_window",
@@ -118,8 +124,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "request_timeout",
         5,
-        "Seconds a client has to send a whole request, and that an idle kept-alive "
-        "connection stays open; a slower client is disconnected.",
+        "Seconds a client has to send a whole request, counted from its first byte; "
+        "a slower client is disconnected.",
         _positive_int,
     ),
     Setting("snippets_per_hit", 3, "Most highlighted paragraphs shown for one hit.", _positive_int),
@@ -143,9 +149,30 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "rank_lead_weight",
-        1.0,
-        "Extra credit for a query word found in the lead, relative to its BM25 weight.",
+        0.5,
+        "Most extra credit for a query word found in the lead, relative to its BM25 weight; "
+        "scaled by how much this index's leads restate their articles (measured).",
         _non_negative_float,
+    ),
+    Setting(
+        "rank_feedback_words",
+        6,
+        "Distinct query words from which pseudo-relevance feedback applies (0 = off).",
+        _non_negative_int,
+    ),
+    Setting("rank_feedback_docs", 10, "Top articles feedback reads.", _positive_int),
+    Setting("rank_feedback_terms", 20, "Words feedback adds to a query.", _positive_int),
+    Setting(
+        "rank_feedback_weight",
+        0.5,
+        "Weight of the words feedback adds, together, relative to the query's own.",
+        _non_negative_float,
+    ),
+    Setting(
+        "rank_key_words",
+        64,
+        "Most distinct words a long text is searched by: the most repeated and rarest.",
+        _positive_int,
     ),
     Setting(
         "rank_coordination",

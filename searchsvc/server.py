@@ -15,14 +15,12 @@ class _Gunicorn(BaseApplication):
         options = {
             "bind": f"{config.host}:{config.port}",
             "workers": config.workers,
-            # gevent: a connection costs a greenlet, not a thread, so clients that send
-            # a request a byte at a time cannot occupy the workers, and the whole request
-            # must arrive within `keepalive` seconds (gunicorn's async read deadline).
-            # A search does not yield, so it runs to the end once started; the admission
-            # bound (web/admission.py) keeps bursts from queueing behind each other.
-            "worker_class": "gevent",
-            "worker_connections": 1000,
-            "keepalive": config.request_timeout,
+            "threads": config.threads,
+            # Threads keep connections alive between requests and overlap one search's
+            # disk reads with another's work; each request must arrive whole within
+            # request_timeout, so a slow client cannot keep a thread (serving.py).
+            "worker_class": "searchsvc.serving.DeadlineThreadWorker",
+            "keepalive": 5,
             # gunicorn's longest request line (8,190 bytes at most) is too short for a
             # full-length query in a non-Latin script once %-escaped (1,000 emoji are
             # 12,000 bytes); the app itself refuses queries past max_query_length.

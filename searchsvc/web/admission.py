@@ -1,15 +1,14 @@
 """A bound on the searches one server process holds at once; past it, 503 at once.
 
-A search is CPU work under one interpreter lock: requests that arrive together
-wait for each other. Rather than let a burst queue for seconds behind itself,
-a worker holds at most `max_pending_searches` (running or waiting) and answers
-the rest at once with 503 and Retry-After, which a client or balancer can act on.
+A search is CPU work under one interpreter lock: searches that run together
+slow each other down. Rather than let a burst make every answer slow, a worker
+holds at most `max_pending_searches` at once and answers the rest at once with
+503 and Retry-After, which a client or a balancer can act on.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 from flask import Flask, g, request
 
@@ -61,10 +60,6 @@ def register(app: Flask) -> None:
         if not admission.enter():
             raise Busy()
         g.searchsvc_admitted = True
-        # Under gevent a search never yields, so requests that arrived together would
-        # run one by one without ever seeing each other; yielding once here lets each
-        # of them be counted before the first one starts.
-        time.sleep(0)
         return None
 
     @app.teardown_request
