@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-pytestmark = [pytest.mark.slow]  # and pytest.mark.opensearch, once pyproject registers it
+pytestmark = [pytest.mark.slow, pytest.mark.opensearch]
 
 DOCS = 40
 TIMEOUT = 30  # seconds for one HTTP call or control command
