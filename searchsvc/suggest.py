@@ -33,7 +33,7 @@ MIN_SUGGESTED_COUNT = 2  # a correction must occur at least this often in the ar
 SYNC_BUILD_ARTICLES = 1_000  # up to ~0.2 s built in the request; larger ones in a thread
 MAX_CORRECTED_WORDS = 8  # words of one query looked up for a correction: a long text's first
 _QUERY_TOKEN = re.compile(r'"[^"]*"?|\S+')
-_OPERATORS = {"AND", "OR", "NOT", "TO"}
+_OPERATORS = {"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE"}  # the query language's, not words
 
 
 @dataclass

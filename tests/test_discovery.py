@@ -46,6 +46,12 @@ def test_suggest_query(typed, expected):
     assert suggest_query(typed, VOCAB) == expected
 
 
+@pytest.mark.parametrize("operator", ["AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"])
+def test_operators_are_not_corrected_as_words(operator):
+    vocabulary = Vocabulary.from_texts(["cannot random andmany ornot"] * 60)
+    assert suggest_query(f"oil {operator} cannt", vocabulary) == f"oil {operator} cannot"
+
+
 def test_completions_most_frequent_first():
     assert VOCAB.completions("po") == ["police", "policy"]
     assert VOCAB.completions("p")[:1] == []  # one letter is too little to complete
