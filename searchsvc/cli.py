@@ -1,7 +1,9 @@
 """The `searchsvc` command: reindex, search, serve, eval.
 
-Exit status: 0 success; 1 an error stopped the command; 2 bad usage;
-3 reindex finished but skipped files or records (listed on stderr);
+Exit status: 0 success; 1 an error stopped the command (a reindex that cannot
+write its index says why in one line; the index served before still serves);
+2 bad usage; 3 reindex finished but skipped files or records, or met a file
+that changed while it was read (listed on stderr);
 4 another reindex holds the index and --lock-timeout ran out.
 """
 
@@ -100,6 +102,8 @@ def run_reindex(config, full: bool = False, verbose: bool = False):
             )
     except store.ReindexBusy as error:
         raise BusyError(str(error)) from None
+    except store.ReindexFailed as error:  # e.g. a full disk: the old index still serves
+        raise click.ClickException(str(error)) from None
     except FileNotFoundError as error:
         raise click.ClickException(str(error)) from None
     shown = report.problems if verbose else report.problems[:PROBLEMS_SHOWN]

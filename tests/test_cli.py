@@ -146,3 +146,26 @@ def test_search_offers_a_correction(runner, index_dir):
     result = runner.invoke(main, ["search", "cocao", "--index", str(index_dir)])
     assert result.exit_code == 0, result.output
     assert "Did you mean: cocoa" in result.output
+
+
+def test_reindex_that_cannot_write_is_one_line_and_exit_1(
+    runner, corpus_dir, tmp_path, monkeypatch
+):
+    import errno
+    import os
+
+    from searchsvc import store
+
+    args = ["reindex", "--corpus", str(corpus_dir), "--index", str(tmp_path / "index")]
+    assert runner.invoke(main, args).exit_code == 0
+    (corpus_dir / "new.txt").write_text("New article.\n", encoding="utf-8")
+
+    def fsync(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "Error: reindex failed: No space left on device;" in result.output
+    assert "still serves the index it served before" in result.output
+    assert "Traceback" not in result.output
