@@ -37,7 +37,7 @@ from whoosh.util import make_binary_tree
 
 from searchsvc.codec import PackedLeafMatcher, PackedPositions, PostingArrays, inlined_arrays
 from searchsvc.filtercache import index_dates
-from searchsvc.ranking import CoordinationMatcher, NewsScorer, field_length_array
+from searchsvc.ranking import CoordinationMatcher, NewsScorer, WordMatcher, field_length_array
 
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024  # decoded posting lists kept per process
 
@@ -139,6 +139,8 @@ class _Evaluator:
             return mask, self._where(mask, matcher._score) if self.scored else None
         if kind is CoordinationMatcher:
             return self._coordinated(matcher)
+        if kind is WordMatcher:
+            return self._word(matcher)
         return self._walk(matcher)
 
     def _unscored(self) -> _Evaluator:
@@ -203,6 +205,73 @@ class _Evaluator:
             return mask, self._where(mask, 0.0)
         share = (matched / matcher._clauses) ** matcher._exponent
         return mask, self._where(mask, matcher._boost * total * share)
+
+    def _word(self, matcher: WordMatcher):
+        """One word over several fields: ranking.WordMatcher.score's arithmetic, on arrays."""
+        children = matcher.children()
+        if not self.scored:
+            masks = [self.evaluate(child)[0] for child in children]
+            return np.logical_or.reduce(masks), None
+        scoring = matcher.scoring
+        found = []
+        for child, field in zip(children, scoring.fields, strict=True):
+            lead_words = scoring.lead_words if field.name == "body" else 0
+            arrays = self._field_postings(child, lead_words) if child.is_active() else ()
+            if arrays is None:
+                return self._walk(matcher)
+            found.append((field, arrays))
+        found = [(field, arrays) for field, arrays in found if arrays and len(arrays[0])]
+        if not found:
+            return self._empty()
+        mask = np.zeros(self.size, dtype=bool)
+        for _, arrays in found:
+            mask[arrays[0]] = True
+        # Frequencies over the word's own documents, not the whole segment.
+        docs = found[0][1][0] if len(found) == 1 else np.flatnonzero(mask)
+        frequency = np.zeros(len(docs))
+        in_lead = np.zeros(len(docs)) if scoring.lead_words else None
+        for field, (ids, weights, lead) in found:
+            at = np.searchsorted(docs, ids)
+            lengths = field_length_array(self.reader, field.name)[ids]
+            norm = (1 - field.b) + field.b * lengths / field.average
+            frequency[at] += field.weight * weights / norm
+            if lead is not None and in_lead is not None:
+                in_lead[at] = lead
+        k1, idf = scoring.k1, scoring.idf
+        score = idf * ((frequency * (k1 + 1)) / (frequency + k1))
+        if in_lead is not None:
+            credit = scoring.lead_weight * idf * (in_lead * (k1 + 1) / (in_lead + k1))
+            score = np.where(in_lead > 0, score + credit, score)
+        scores = np.zeros(self.size)
+        scores[docs] = score
+        return mask, scores
+
+    def _field_postings(self, matcher, lead_words: int):
+        """(ids, frequencies, occurrences in the lead or None) still ahead of a term's
+        matcher, deleted documents left out; None for a matcher without an array form."""
+        listed = None
+        if type(matcher) is matching.FilterMatcher:
+            listed = (matcher._ids, matcher._exclude)
+            matcher = matcher.child
+        if type(matcher) not in _LEAVES and type(matcher) is not matching.ListMatcher:
+            return None
+        at_start = type(matcher) is PackedLeafMatcher and matcher.at_start()
+        current = 0 if at_start else matcher.id()
+        postings = _postings(self.reader, matcher, lead_words)
+        if postings is None or (lead_words and postings.in_lead is None):
+            return None
+        start = np.searchsorted(postings.ids, current)
+        ids = postings.ids[start:]
+        weights = postings.weights[start:].astype(np.float64)
+        in_lead = postings.in_lead[start:] if lead_words else None
+        if listed is not None:
+            marked = np.zeros(self.size, dtype=bool)
+            excluded = np.fromiter(listed[0], dtype=np.int64, count=len(listed[0]))
+            marked[excluded[excluded < self.size]] = True
+            keep = ~marked[ids] if listed[1] else marked[ids]
+            ids, weights = ids[keep], weights[keep]
+            in_lead = in_lead[keep] if in_lead is not None else None
+        return ids, weights, in_lead
 
     def _list(self, matcher):
         ids = np.asarray(matcher._ids[matcher._i :], dtype=np.int64)

@@ -1,26 +1,33 @@
-"""The scoring model: BM25 with lead-paragraph evidence, word coordination and proximity.
+"""The scoring model: BM25F over headline and text, with adaptive lead credit.
 
-Everything here is measured on judged query sets (docs/ranking.md has the table);
-the knobs are settings in searchsvc/config.py. Three pieces:
+Everything here is measured on the judged sets of `searchsvc eval --suite`
+(docs/ranking.md has the table); the knobs are settings in searchsvc/config.py.
 
-- `NewsWeighting`: per-field BM25 (Whoosh's IDF); a body term found among an
-  article's first words (its lead) earns extra, saturating, credit.
-- `Coordinated`: an any-word query whose score is scaled by the share of the
-  query's words an article matches, computed per document (never pruned, so a
-  score does not depend on `limit` or on segment count; see WHOOSH-NOTES #2).
-- `proximity_clauses`: optional near-phrase clauses for neighbouring query words.
+- `Word` / `WordMatcher`: one query word in the headline and the text as one
+  BM25F term: the fields' length-normalised frequencies are added (headline
+  weighted) before one saturation, with the Robertson/Lucene IDF.
+- `NewsWeighting` / `NewsScorer`: BM25 for a word in one field only (`title:x`,
+  corrections), with the same IDF.
+- Lead credit: a word among an article's first words earns extra, saturating,
+  credit, weighted by how much more this collection's leads restate their
+  article than the words after them do (`lead_share`, measured once per index).
+- `Coordinated` and `proximity_clauses`: measured, off by default.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from whoosh import matching
 from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.matching import Matcher
+from whoosh.reading import TermNotFound
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer, bm25
 
 from searchsvc.codec import BYTE_LENGTHS, field_length_bytes
@@ -34,7 +41,12 @@ class RankingSettings:
     body_b: float = 0.75
     title_b: float = 0.75
     lead_words: int = 30  # body positions that count as the lead; 0 turns lead credit off
-    lead_weight: float = 1.0  # lead credit, relative to a term's BM25 weight
+    lead_weight: float = 0.5  # the most lead credit, relative to a word's BM25 weight
+    feedback_words: int = 6  # distinct query words from which feedback applies; 0 = off
+    feedback_docs: int = 10  # top articles that feedback reads
+    feedback_terms: int = 20  # words feedback adds
+    feedback_weight: float = 0.5  # their weight, relative to the query's own words
+    key_words: int = 64  # most distinct words a long text is searched by
     coordination: float = 0.0  # exponent on the share of query words matched; 0 = off
     proximity_boost: float = 0.0  # weight of near-phrase clauses; 0 = off
     proximity_slop: int = 3  # how far apart neighbouring words may be
@@ -63,9 +75,22 @@ class NewsWeighting(WeightingModel):
         lead = fieldname == "body" and s.lead_words > 0 and s.lead_weight > 0
         field = searcher.schema[fieldname]
         lead = lead and field.format.supports("positions")
-        return NewsScorer(
-            searcher, fieldname, text, b, s.k1, s.lead_words if lead else 0, s.lead_weight
-        )
+        weight = s.lead_weight * lead_share(searcher, s.lead_words) if lead else 0.0
+        return NewsScorer(searcher, fieldname, text, b, s.k1, s.lead_words if weight else 0, weight)
+
+    def idf(self, searcher, fieldname: str, text) -> float:
+        # Whoosh's Searcher.idf() calls this once per word and field, then caches it.
+        return idf(searcher, searcher.get_parent().doc_frequency(fieldname, text))
+
+
+def idf(searcher, df: int) -> float:
+    """Robertson/Lucene IDF over the whole index: rare words weigh more, never below zero.
+
+    Whoosh's, log(N/(df+1))+1, under-weights rare words against common ones
+    (a long request's every common word still counts); this one is BM25's own.
+    """
+    n = searcher.get_parent().doc_count_all()
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 class NewsScorer(WeightLengthScorer):
@@ -100,6 +125,68 @@ class NewsScorer(WeightLengthScorer):
 
     def block_quality(self, matcher: Any) -> float:
         return super().block_quality(matcher) + self._lead_max
+
+
+LEAD_SAMPLE = 500  # articles long enough to measure how much leads restate their article
+LEAD_READS = 10  # at most this many times LEAD_SAMPLE articles read to find them
+# Leads that share this much more of their words with the rest of the article than
+# the words after the lead do (1.2 = 20% more) earn the full lead weight; 1.0, none.
+LEAD_FULL_RATIO = 1.2
+_lead_shares: dict = {}  # (segments, lead words) -> share
+_lead_shares_by_reader: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same
+
+
+def lead_share(searcher, lead_words: int) -> float:
+    """0-1: how much this index's leads restate their articles, measured once per index.
+
+    Lead credit pays where news is written lead first (a wire story's first
+    sentence says what the article is about) and costs where it is not (a blog's
+    opening words). So from up to LEAD_SAMPLE long articles drawn from the index:
+    the share of the lead's content words that recur after its next `lead_words`
+    words, against the same share for those next words; 1.0 when leads recur
+    LEAD_FULL_RATIO times as much, 0 when no more than the words after them.
+    """
+    reader = searcher.get_parent().reader()
+    known = _lead_shares_by_reader.get(reader)
+    if known is not None and lead_words in known:
+        return known[lead_words]
+    leaves = reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
+    key = (tuple((leaf.segment().segment_id(), leaf.doc_count()) for leaf, _ in leaves), lead_words)
+    if key not in _lead_shares:
+        if len(_lead_shares) > 64:
+            _lead_shares.clear()
+        _lead_shares[key] = _measure_lead_share(reader, lead_words)
+    _lead_shares_by_reader.setdefault(reader, {})[lead_words] = _lead_shares[key]
+    return _lead_shares[key]
+
+
+def _measure_lead_share(reader, lead_words: int) -> float:
+    from searchsvc.analysis import stop_stems, term_spans
+
+    stops = stop_stems()
+    total = reader.doc_count_all()
+    # Articles from all over the index, the same ones every time.
+    order = np.random.default_rng(0).permutation(total)[: LEAD_SAMPLE * LEAD_READS]
+    lead_shares, next_shares = [], []
+    for docnum in order.tolist():
+        if len(lead_shares) >= LEAD_SAMPLE:
+            break
+        if reader.is_deleted(docnum):
+            continue
+        record = json.loads(reader.stored_fields(docnum).get("record") or "{}")
+        terms = [term for term, _, _ in term_spans("\n\n".join(record.get("paragraphs") or []))]
+        if len(terms) < 3 * lead_words:
+            continue  # too short to tell a lead from what follows it
+        lead = set(terms[:lead_words]) - stops
+        after = set(terms[lead_words : 2 * lead_words]) - stops
+        rest = set(terms[2 * lead_words :])
+        if lead and after:
+            lead_shares.append(len(lead & rest) / len(lead))
+            next_shares.append(len(after & rest) / len(after))
+    if not sum(lead_shares):
+        return 0.0
+    ratio = sum(lead_shares) / sum(next_shares) if sum(next_shares) else math.inf
+    return min(1.0, max(0.0, (ratio - 1) / (LEAD_FULL_RATIO - 1)))
 
 
 _lengths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # segment -> {field: lengths}
@@ -291,3 +378,165 @@ def proximity_clauses(words: list[str], boost: float, slop: int) -> list[Q.Query
         if first != second and (first, second) not in pairs:
             pairs.append((first, second))
     return [Q.Phrase("body", list(pair), slop=slop, boost=boost) for pair in pairs]
+
+
+class Word(Q.CompoundQuery):
+    """One query word in the headline and the text, scored as one BM25F term.
+
+    Its children are the word's Term in each field (so leaves(), highlighting and
+    snippets see plain terms); `weights` are the fields' weights in the combined
+    frequency, in the children's order.
+    """
+
+    JOINT = " WORD "
+
+    def __init__(self, subqueries, boost: float = 1.0, weights: tuple[float, ...] = ()):
+        super().__init__(subqueries, boost=boost)
+        self.weights = tuple(weights) or (1.0,) * len(self.subqueries)
+
+    @property
+    def text(self) -> str:
+        return self.subqueries[0].text
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.weights == other.weights
+
+    def __hash__(self) -> int:
+        return super().__hash__() ^ hash(self.weights)
+
+    def __repr__(self) -> str:
+        return f"Word({self.text!r}, {self.weights!r}, boost={self.boost})"
+
+    def normalize(self) -> Q.Query:
+        return self  # the children are plain terms already
+
+    def apply(self, fn) -> Q.Query:
+        return Word([fn(q) for q in self.subqueries], boost=self.boost, weights=self.weights)
+
+    def matcher(self, searcher, context=None) -> Matcher:
+        weighting = context.weighting if context is not None else searcher.weighting
+        settings = getattr(weighting, "settings", None) or RankingSettings()
+        parent, reader = searcher.get_parent(), searcher.reader()
+        fields, children = [], []
+        for term, weight in zip(self.subqueries, self.weights, strict=True):
+            field = searcher.schema[term.fieldname] if term.fieldname in searcher.schema else None
+            if field is None or not field.scorable:
+                continue
+            try:  # the raw postings (deleted documents filtered): the score is computed here
+                matcher = reader.postings(term.fieldname, term.text)
+            except TermNotFound:
+                continue
+            if matcher.is_active():
+                b = settings.title_b if term.fieldname == "title" else settings.body_b
+                average = average_field_length(parent, term.fieldname) or 1
+                fields.append(WordField(term.fieldname, weight, b, average))
+                children.append(matcher)
+        if not children:
+            return matching.NullMatcher()
+        # The IDF of the field where the word is commonest (IDF falls as frequency
+        # rises): the union's frequency, nearly, without reading both posting lists.
+        word_idf = min(searcher.idf(term.fieldname, term.text) for term in self.subqueries)
+        lead_words, lead_weight = 0, 0.0
+        body = [f.name for f in fields]
+        if settings.lead_words and settings.lead_weight and "body" in body:
+            lead_weight = settings.lead_weight * lead_share(searcher, settings.lead_words)
+            lead_words = settings.lead_words if lead_weight else 0
+        scoring = WordScoring(word_idf, settings.k1, tuple(fields), lead_words, lead_weight)
+        found = WordMatcher(children, scoring, searcher.reader())
+        return found if self.boost == 1.0 else matching.WrappingMatcher(found, boost=self.boost)
+
+
+@dataclass(frozen=True)
+class WordField:
+    name: str
+    weight: float  # the field's weight in the combined frequency
+    b: float
+    average: float  # average length of the field over the index
+
+
+@dataclass(frozen=True)
+class WordScoring:
+    """BM25F for one word: the arithmetic both WordMatcher and arrayrank follow, step for step."""
+
+    idf: float
+    k1: float
+    fields: tuple[WordField, ...]
+    lead_words: int  # 0: no lead credit
+    lead_weight: float
+
+    def score(self, frequency: float, in_lead: int) -> float:
+        k1 = self.k1
+        score = self.idf * ((frequency * (k1 + 1)) / (frequency + k1))
+        if in_lead:
+            score += self.lead_weight * self.idf * (in_lead * (k1 + 1) / (in_lead + k1))
+        return score
+
+
+class WordMatcher(Matcher):
+    """The union of a word's per-field postings, scored with WordScoring per document."""
+
+    def __init__(self, children: list[Matcher], scoring: WordScoring, reader):
+        self._children = children
+        self.scoring = scoring
+        self.reader = reader
+        self._lengths = [field_lengths(reader, f.name) for f in scoring.fields]
+
+    def children(self) -> list[Matcher]:
+        return list(self._children)
+
+    def is_active(self) -> bool:
+        return any(child.is_active() for child in self._children)
+
+    def reset(self) -> None:
+        for child in self._children:
+            child.reset()
+
+    def copy(self) -> Matcher:
+        return WordMatcher([c.copy() for c in self._children], self.scoring, self.reader)
+
+    def id(self) -> int:
+        return min(child.id() for child in self._children if child.is_active())
+
+    def next(self) -> None:
+        current = self.id()
+        for child in self._children:
+            if child.is_active() and child.id() == current:
+                child.next()
+
+    def skip_to(self, id: int) -> None:
+        for child in self._children:
+            if child.is_active() and child.id() < id:
+                child.skip_to(id)
+
+    def supports(self, astype: str) -> bool:
+        return False
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def max_quality(self) -> float:
+        s = self.scoring
+        return s.idf * (s.k1 + 1) * (1 + s.lead_weight)
+
+    def weight(self) -> float:
+        current = self.id()
+        return sum(c.weight() for c in self._children if c.is_active() and c.id() == current)
+
+    def score(self) -> float:
+        current = self.id()
+        frequency, in_lead = 0.0, 0
+        for child, field, lengths in zip(self._children, self.scoring.fields, self._lengths,
+                                         strict=True):  # fmt: skip
+            if not child.is_active() or child.id() != current:
+                continue
+            norm = (1 - field.b) + field.b * lengths[current] / field.average
+            frequency += field.weight * child.weight() / norm
+            if field.name == "body" and self.scoring.lead_words:
+                in_lead = sum(1 for p in child.value_as("positions") if p < self.scoring.lead_words)
+        return self.scoring.score(frequency, in_lead)
+
+    def matching_terms(self, id: int | None = None):
+        current = self.id() if id is None else id
+        for child in self._children:
+            if child.is_active() and child.id() == current:
+                yield from child.matching_terms(current)

@@ -14,11 +14,12 @@ from urllib.parse import quote
 
 from whoosh import query as Q
 
-from searchsvc import discovery, suggest
+from searchsvc import discovery, feedback, suggest
 from searchsvc.arrayrank import rank
 from searchsvc.filtercache import cached_ranges
 from searchsvc.querying import ParsedQuery, parse, text_terms
 from searchsvc.schema import record_to_article
+from searchsvc.shaping import shape
 from searchsvc.snapshot import IndexSnapshot
 from searchsvc.snippets import LEAD_CHARS, ParagraphStats, mark_terms, paragraph_snippets
 
@@ -81,12 +82,21 @@ def search(snapshot: IndexSnapshot, request: SearchRequest) -> SearchResult:
         parsed = _tolerate_typos(typed, article_searcher)
     # None of the words as typed is in the archive: whatever is found, corrections found.
     corrected = parsed is not typed and not typed.terms
+    settings = snapshot.ranking
+    shaped = shape(parsed.article_query, parsed.text, article_searcher, settings.key_words)
     # Date ranges come from a per-reader cache of their documents (same scores).
-    query = cached_ranges(_with_filters(parsed.article_query, request))
+    query = cached_ranges(_with_filters(shaped, request))
 
     by_date = request.sort == "date" or parsed.match_all
     # Every match is scored, so totals and facets come from the same pass as the page.
-    ranking = rank(article_searcher, query, request.page * request.size, by_date)
+    window = request.page * request.size
+    ranking = rank(article_searcher, query, max(window, settings.feedback_docs), by_date)
+    if not by_date:
+        widened = feedback.expand(query, ranking.top, article_searcher, settings)
+        if widened is not None:
+            query = widened
+            ranking = rank(article_searcher, query, window)
+    ranking = replace(ranking, top=ranking.top[:window])
     page_hits = ranking.top[(request.page - 1) * request.size :]
     stats = ParagraphStats(paragraph_searcher) if parsed.terms and request.snippets > 0 else None
 

@@ -15,11 +15,13 @@ from whoosh.fields import TEXT
 from searchsvc import arrayrank, schema, segments
 from searchsvc.arrayrank import _Postings, _PostingsCache, rank
 from searchsvc.codec import PackedCodec, PackedPositions
+from searchsvc.feedback import words_of
 from searchsvc.filtercache import cached_ranges
 from searchsvc.indexer import reindex
 from searchsvc.querying import parse
 from searchsvc.ranking import RankingSettings
 from searchsvc.search import SearchRequest, search
+from searchsvc.shaping import shape
 from searchsvc.snapshot import IndexHandle
 
 QUERIES = [
@@ -91,8 +93,11 @@ def index(tmp_path_factory) -> Path:
 
 
 def _parsed(snapshot, text):
+    """The query as search() ranks it: parsed, words shaped as BM25F terms, ranges cached."""
     searcher, _ = snapshot.searchers()
-    return searcher, cached_ranges(parse(text, snapshot.parser, searcher.reader()).article_query)
+    parsed = parse(text, snapshot.parser, searcher.reader())
+    shaped = shape(parsed.article_query, parsed.text, searcher, snapshot.ranking.key_words)
+    return searcher, cached_ranges(shaped)
 
 
 def _walked(searcher, query) -> list[tuple[int, float]]:
@@ -265,3 +270,19 @@ def test_facet_ties_are_listed_alphabetically(index):
     sources = search(snapshot, SearchRequest(q="zebra OR giraffe")).facets["source"]
     counts = [(-entry["count"], entry["value"]) for entry in sources]
     assert counts == sorted(counts)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.7, 1.0])
+def test_words_with_lead_credit_score_as_whoosh_walks(index, monkeypatch, share):
+    # The test articles are too short to measure their leads: the share is set here.
+    monkeypatch.setattr("searchsvc.ranking.lead_share", lambda searcher, words: share)
+    monkeypatch.setattr(arrayrank, "_cache", _PostingsCache(arrayrank.POSTINGS_CACHE_BYTES))
+    snapshot = IndexHandle(index, ranking=RankingSettings(lead_words=3)).snapshot()
+    for text in ["zebra report giraffe", "annual herd zebra zebra", "title:zebra herd -report"]:
+        searcher, query = _parsed(snapshot, text)
+        assert words_of(query), query
+        walked = _walked(searcher, query)
+        assert walked
+        assert rank(searcher, query, window=1_000).top == sorted(
+            walked, key=lambda hit: (-hit[1], hit[0])
+        )

@@ -1,6 +1,9 @@
-"""The scoring model: lead credit, coordination and proximity, on an in-memory index."""
+"""The scoring model: BM25F words, the IDF, adaptive lead credit, coordination, proximity."""
 
 from __future__ import annotations
+
+import json
+import math
 
 import pytest
 from whoosh import query as Q
@@ -12,6 +15,7 @@ from searchsvc.ranking import (
     Coordinated,
     NewsWeighting,
     RankingSettings,
+    Word,
     body_words,
     field_lengths,
     proximity_clauses,
@@ -45,7 +49,13 @@ def ranked(index, query, settings, limit=10):
         return [(hit["id"], hit.score) for hit in searcher.search(query, limit=limit)]
 
 
-def test_lead_credit_ranks_the_article_that_opens_with_the_words_first(index):
+@pytest.fixture
+def leads_restate(monkeypatch):
+    """The test articles are too short to measure: say that leads restate them fully."""
+    monkeypatch.setattr(ranking, "lead_share", lambda searcher, words: 1.0)
+
+
+def test_lead_credit_ranks_the_article_that_opens_with_the_words_first(index, leads_restate):
     query = Q.Or([Q.Term("body", "strike"), Q.Term("body", "halt")])
     plain = dict(ranked(index, query, PLAIN))
     assert plain["early"] == pytest.approx(plain["late"])
@@ -56,7 +66,7 @@ def test_lead_credit_ranks_the_article_that_opens_with_the_words_first(index):
     assert scores["late"] == pytest.approx(plain["late"])
 
 
-def test_lead_credit_keeps_pruned_results_exact(index):
+def test_lead_credit_keeps_pruned_results_exact(index, leads_restate):
     settings = RankingSettings(lead_words=10, lead_weight=0.5)
     query = Q.Or([Q.Term("body", "strike"), Q.Term("body", "train")])
     full = ranked(index, query, settings, limit=None)
@@ -132,3 +142,80 @@ def test_ranking_settings_come_from_config_and_environment():
     assert settings.k1 == 0.9
     with pytest.raises(ValueError, match="rank_lead_weight"):
         load_config(environ={"SEARCHSVC_RANK_LEAD_WEIGHT": "-1"})
+
+
+def _article(number: int, paragraphs: list[str]) -> dict:
+    record = json.dumps({"id": str(number), "paragraphs": paragraphs})
+    return {"id": str(number), "title": "", "body": "\n\n".join(paragraphs), "record": record}
+
+
+def _words(prefix: str, count: int) -> str:
+    return " ".join(f"{prefix}{n}" for n in range(count))
+
+
+@pytest.mark.parametrize(
+    ("style", "share"),
+    [
+        # Wire style: the lead's words recur in the rest of the article, the next ones do not.
+        ("wire", 1.0),
+        # Chatty openings: the lead recurs no more than the words after it.
+        ("blog", 0.0),
+        # Articles too short to tell a lead from what follows it.
+        ("short", 0.0),
+    ],
+)
+def test_lead_share_measures_how_much_leads_restate_their_articles(style, share):
+    ix = RamStorage().create_index(article_schema())
+    with ix.writer() as writer:
+        for n in range(40):
+            lead, after = _words(f"lead{n}x", 30), _words(f"next{n}x", 30)
+            if style == "wire":
+                rest = f"{lead} {_words(f'rest{n}x', 30)}"
+            elif style == "blog":
+                rest = f"{_words(f'lead{n}x', 10)} {_words(f'next{n}x', 10)} {_words('r', 40)}"
+            else:
+                lead, after, rest = "a short", "news item", "here"
+            writer.add_document(**_article(n, [lead, after, rest]))
+    with ix.searcher() as searcher:
+        assert ranking.lead_share(searcher, 30) == pytest.approx(share)
+
+
+def _word_index():
+    ix = RamStorage().create_index(article_schema())
+    docs = {
+        "both": ("Strike news", f"strike {FILLER}"),
+        "title": ("Strike news", f"other {FILLER}"),
+        "body": ("Other news", f"strike strike {FILLER}"),
+        "none": ("Other news", FILLER),
+    }
+    with ix.writer() as writer:
+        for doc_id, (title, body) in docs.items():
+            writer.add_document(id=doc_id, title=title, body=body, record="{}")
+    return ix
+
+
+def test_a_word_in_headline_and_text_saturates_once_with_the_lucene_idf():
+    ix = _word_index()
+    word = Word([Q.Term("title", "strike"), Q.Term("body", "strike")], weights=(2.0, 1.0))
+    scores = dict(ranked(ix, word, PLAIN))
+    assert set(scores) == {"both", "title", "body"}
+    # BM25F: one saturation over both fields, so less than the two fields' scores added.
+    fields = dict(ranked(ix, Q.Or([Q.Term("title", "strike", boost=2.0),
+                                   Q.Term("body", "strike")]), PLAIN))  # fmt: skip
+    assert scores["both"] < fields["both"]
+    assert scores["both"] > max(scores["title"], scores["body"])
+    # IDF from the larger field's document frequency (2 of 4 articles in each), Lucene's:
+    # log(1 + (4 - 2 + 0.5) / (2 + 0.5)) = log 2; a score is at most IDF x (K1 + 1).
+    top = math.log(2) * (PLAIN.k1 + 1)
+    assert all(top / 2 < score < top for score in scores.values())
+    doubled = dict(ranked(ix, word.with_boost(2.0), PLAIN))
+    assert doubled["both"] == pytest.approx(2 * scores["both"])
+
+
+def test_word_normalises_to_itself_and_compares_its_weights():
+    terms = [Q.Term("title", "oil"), Q.Term("body", "oil")]
+    word = Word(terms, weights=(2.0, 1.0))
+    assert word.normalize() is word and word.text == "oil"
+    assert word != Word(terms, weights=(3.0, 1.0))
+    assert Q.Or([word, Word(terms, weights=(2.0, 1.0))]).normalize() == word
+    assert [leaf.fieldname for leaf in word.leaves()] == ["title", "body"]
