@@ -28,9 +28,10 @@ from benchmarks.measure import (
     time_queries,
 )
 
-PARTS = ("index", "query", "http", "scale", "growth")
+PARTS = ("index", "query", "http", "scale", "growth", "relevance")
 BASELINE = "plain-whoosh"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "reuters21578.jsonl"
+DEFAULT_SUITE = ROOT.parent / "shared" / "eval"
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
@@ -47,6 +48,10 @@ def arguments(argv: list[str]) -> argparse.Namespace:
                         help="time limit for each HTTP client run")  # fmt: skip
     parser.add_argument("--scale", default="5,10", help="corpus multiples for the scale part")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE,
+                        help="judged sets for the relevance part")  # fmt: skip
+    parser.add_argument("--half", choices=("all", "tune", "test"), default="all",
+                        help="relevance: only one half of each set's queries")  # fmt: skip
     args = parser.parse_args(argv)
     args.only = [p.strip() for p in args.only.split(",") if p.strip()]
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -55,8 +60,10 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     ]
     if unknown:
         parser.error(f"unknown part or engine: {', '.join(unknown)}")
-    if not args.corpus.is_file():
+    if not args.corpus.is_file() and set(args.only) - {"relevance"}:
         parser.error(f"corpus not found: {args.corpus}")
+    if "relevance" in args.only and not args.suite.is_dir():
+        parser.error(f"judged sets not found: {args.suite}")
     try:
         args.scale = [int(f) for f in args.scale.split(",") if f.strip()]
     except ValueError:
@@ -189,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": machine(), "queries": len(queries), "runs": {}}  # fmt: skip
-    parts = [p for p in args.only if p not in ("scale", "growth")]
+    parts = [p for p in args.only if p not in ("scale", "growth", "relevance")]
     if parts:
         report["runs"]["reuters"] = measure_corpus(args, args.corpus, "base", queries, parts)
         print_tables("base corpus", report["runs"]["reuters"])
@@ -207,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
             print_tables(label, report["runs"][label])
     if {"scale", "growth"} & set(args.only) and "searchsvc" in args.engines:
         report["growth"] = measure_growth(args, queries)
+    if "relevance" in args.only:
+        from benchmarks import relevance
+
+        report["relevance"] = relevance.measure(args.suite, args.workdir / "relevance", args.half)
+        relevance.print_table(report["relevance"])
     report["seconds"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)
     target = args.output / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

@@ -121,3 +121,26 @@ def test_bad_arguments_are_a_usage_error(tmp_path):
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "unknown part or engine: nonsense" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_relevance_part_runs_the_engines_side_by_side(tmp_path):
+    suite = tmp_path / "suite" / "tiny"
+    suite.mkdir(parents=True)
+    records = [{"id": f"d{n}", "title": f"{WORDS[n]} news", "body": f"{WORDS[n]} {WORDS[n - 1]}"}
+               for n in range(len(WORDS))]  # fmt: skip
+    (suite / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    (suite / "queries.tsv").write_text("q1\tcocoa\nq2\tbank trade\n", "utf-8")
+    (suite / "qrels.txt").write_text("q1 0 d1 1\nq2 0 d7 1\n", "utf-8")
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "benchmarks", "--only", "relevance",
+               "--suite", str(tmp_path / "suite"), "--workdir", str(tmp_path / "work"),
+               "--output", str(out)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "## relevance" in done.stdout and "tiny" in done.stdout
+    (result,) = out.glob("bench-*.json")
+    row = json.loads(result.read_text())["relevance"]["tiny"]
+    assert row["primary"] == "MRR@10" and row["queries"] == 2
+    assert row["searchsvc"]["MRR@10"] == 1.0  # each query's words are in its document only
+    assert row["plain-whoosh"]["MRR@10"] > 0
