@@ -13,6 +13,7 @@ from searchsvc.snapshot import IndexHandle
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the web application; `config` overrides settings (see searchsvc.config)."""
+    from searchsvc import web
     from searchsvc.web import admission, api, complete, errors, feeds, ui
 
     settings = load_config(config)
@@ -26,4 +27,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(complete.blueprint)
     errors.register(app)
     admission.register(app)
+    web.register(app)
     return app

@@ -58,6 +58,7 @@ def _warm_up(worker) -> None:
     try:
         snapshot = app.extensions["searchsvc.index"].snapshot()
         search.search(snapshot, search.SearchRequest(q="warm", snippets=0))
+        snapshot.release()  # this thread serves no requests: its searchers go to one that does
     except IndexMissing:
         pass  # served as 503 until an index exists
 

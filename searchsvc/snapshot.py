@@ -14,15 +14,24 @@ from searchsvc.indexer import load_terms
 from searchsvc.querying import make_parser
 from searchsvc.ranking import NewsWeighting, RankingSettings
 
+SEARCHER_WAIT_SECONDS = 10  # then a pair past the bound is opened rather than wait longer
+
 
 class IndexSnapshot:
-    """One generation opened for reading; searchers are per thread (Whoosh's are not shared)."""
+    """One generation opened for reading; each thread uses its own searchers.
+
+    Whoosh's searchers are not shared between threads, and each pair copies its
+    segment files into memory (about 70 MB on Reuters). A thread keeps its pair
+    until it calls release() (the web app does, after each request), so the pairs
+    number at most `max_searchers` however many threads serve.
+    """
 
     def __init__(
         self,
         generation: store.Generation,
         title_boost: float,
         ranking: RankingSettings | None = None,
+        max_searchers: int = 8,
     ):
         self.generation = generation
         self.info = generation.info()
@@ -32,27 +41,54 @@ class IndexSnapshot:
         self.ranking = ranking or RankingSettings()
         self.parser = make_parser(self.articles.schema, title_boost, self.ranking)
         self._local = threading.local()
+        self._free: list[tuple] = []
+        self._opened = 0
+        self._max_searchers = max_searchers
+        self._returned = threading.Condition()
 
     def searchers(self):
         """(article searcher, paragraph searcher) for the calling thread."""
         pair = getattr(self._local, "pair", None)
         if pair is None:
-            pair = (
-                self.articles.searcher(weighting=NewsWeighting(self.ranking)),
-                self.paragraphs.searcher(weighting=scoring.BM25F()),
-            )
-            self._local.pair = pair
+            pair = self._local.pair = self._take()
         return pair
+
+    def release(self) -> None:
+        """Give the calling thread's searchers back, for the next thread that needs them."""
+        pair = getattr(self._local, "pair", None)
+        if pair is None:
+            return
+        self._local.pair = None
+        with self._returned:
+            self._free.append(pair)
+            self._returned.notify()
+
+    def _take(self) -> tuple:
+        with self._returned:
+            if not self._free and self._opened >= self._max_searchers:
+                self._returned.wait_for(lambda: self._free, timeout=SEARCHER_WAIT_SECONDS)
+            if self._free:
+                return self._free.pop()
+            self._opened += 1
+        return (
+            self.articles.searcher(weighting=NewsWeighting(self.ranking)),
+            self.paragraphs.searcher(weighting=scoring.BM25F()),
+        )
 
 
 class IndexHandle:
     """The index directory as readers see it: always the current generation."""
 
     def __init__(
-        self, index_dir: Path, title_boost: float = 2.0, ranking: RankingSettings | None = None
+        self,
+        index_dir: Path,
+        title_boost: float = 2.0,
+        ranking: RankingSettings | None = None,
+        max_searchers: int = 8,
     ):
         self.index_dir = Path(index_dir)
         self.title_boost = title_boost
+        self.max_searchers = max_searchers
         # Not given: the ranking settings from the environment (or their defaults).
         self.ranking = ranking or RankingSettings.from_config(load_config())
         self._state: tuple[int, int] | None = None
@@ -62,7 +98,9 @@ class IndexHandle:
     @classmethod
     def for_config(cls, config) -> IndexHandle:
         """The handle every reader uses: index directory, headline boost and ranking knobs."""
-        return cls(config.index, config.title_boost, RankingSettings.from_config(config))
+        ranking = RankingSettings.from_config(config)
+        # A pair for each search a worker may hold, and one for the cheap pages.
+        return cls(config.index, config.title_boost, ranking, config.max_pending_searches + 1)
 
     def snapshot(self) -> IndexSnapshot:
         """The current generation; raises store.IndexMissing when there is none."""
@@ -76,6 +114,8 @@ class IndexHandle:
                 if state != self._state or self._snapshot is None:
                     generation = store.current_generation(self.index_dir)
                     if self._snapshot is None or self._snapshot.generation != generation:
-                        self._snapshot = IndexSnapshot(generation, self.title_boost, self.ranking)
+                        self._snapshot = IndexSnapshot(
+                            generation, self.title_boost, self.ranking, self.max_searchers
+                        )
                     self._state = state
         return self._snapshot

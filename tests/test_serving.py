@@ -176,3 +176,37 @@ def _closed(conn: socket.socket) -> bool:
         return True
     finally:
         conn.setblocking(True)
+
+
+def test_searchers_are_bounded_however_many_threads_serve(app):
+    """Each pair of Whoosh searchers holds its own copy of the segments: pool them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    handle = app.extensions["searchsvc.index"]
+    handle.max_searchers = 2
+    client_app = app.test_client
+
+    def search(_):
+        response = client_app().get("/api/search?q=police")
+        assert response.status_code == 200
+
+    with ThreadPoolExecutor(max_workers=6) as pool:  # within the 8 searches a worker holds
+        list(pool.map(search, range(60)))
+    snapshot = handle.snapshot()
+    assert snapshot._opened <= 2
+    assert len(snapshot._free) == snapshot._opened  # every request gave its pair back
+
+
+def test_a_thread_waits_for_a_pair_instead_of_opening_another(index_dir):
+    from searchsvc.snapshot import IndexHandle
+
+    snapshot = IndexHandle(index_dir, max_searchers=1).snapshot()
+    mine = snapshot.searchers()
+    got: list = []
+    waiter = threading.Thread(target=lambda: got.append(snapshot.searchers()))
+    waiter.start()
+    time.sleep(0.3)
+    assert not got  # the only pair is taken
+    snapshot.release()
+    waiter.join(timeout=5)
+    assert got == [mine] and snapshot._opened == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask, current_app, g
 
 from searchsvc.snapshot import IndexSnapshot
 
@@ -13,4 +13,15 @@ def settings():
 
 def snapshot() -> IndexSnapshot:
     """The current index; raises store.IndexMissing (answered as 503) when there is none."""
-    return current_app.extensions["searchsvc.index"].snapshot()
+    current = current_app.extensions["searchsvc.index"].snapshot()
+    g.setdefault("searchsvc_snapshots", []).append(current)
+    return current
+
+
+def register(app: Flask) -> None:
+    @app.teardown_request
+    def release_searchers(_error=None):
+        # The thread's searchers go back to the snapshot it used (a reindex may have
+        # swapped in a newer one since), for whichever thread serves the next request.
+        for used in g.pop("searchsvc_snapshots", []):
+            used.release()
