@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from searchsvc.params import MAX_EXPANSIONS, MAX_SOURCE_LENGTH, MIN_WILDCARD_PREFIX
+from searchsvc.params import MAX_SOURCE_LENGTH
+from searchsvc.querying import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -152,8 +153,9 @@ def openapi_document(config) -> dict:
         _query(
             "q",
             "The query: words, \"phrases\", -word, OR/AND/NOT, title:/source:/topic:/date:, "
-            f"word* (at least {MIN_WILDCARD_PREFIX} characters before the *; at most "
-            f"{MAX_EXPANSIONS} wildcards and date ranges).",
+            f"word* (at least {MIN_WILDCARD_PREFIX} letters before the *, else it is "
+            f"punctuation; at most {MAX_EXPANSIONS} wildcards, further ones are plain words). "
+            "Any text is searched: what the query language cannot read is taken as words.",
             {"type": "string", "maxLength": config.max_query_length},
         ),
         _query("page", "Page of results, from 1; page x size is at most "
