@@ -15,6 +15,7 @@ from searchsvc.querying import make_parser
 from searchsvc.ranking import NewsWeighting, RankingSettings
 
 SEARCHER_WAIT_SECONDS = 10  # then a pair past the bound is opened rather than wait longer
+MAX_CACHED_IDFS = 100_000  # words whose idf a searcher keeps (about 10 MB)
 
 
 class IndexSnapshot:
@@ -59,6 +60,11 @@ class IndexSnapshot:
         if pair is None:
             return
         self._local.pair = None
+        for searcher in pair:
+            # Whoosh caches the idf of every word ever asked; a long-lived searcher
+            # would keep them all.
+            if len(getattr(searcher, "_idf_cache", ())) > MAX_CACHED_IDFS:
+                searcher._idf_cache.clear()
         with self._returned:
             self._free.append(pair)
             self._returned.notify()

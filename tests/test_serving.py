@@ -210,3 +210,17 @@ def test_a_thread_waits_for_a_pair_instead_of_opening_another(index_dir):
     snapshot.release()
     waiter.join(timeout=5)
     assert got == [mine] and snapshot._opened == 1
+
+
+def test_a_pooled_searcher_forgets_idfs_past_its_bound(index_dir, monkeypatch):
+    from searchsvc import snapshot as snapshot_module
+    from searchsvc.snapshot import IndexHandle
+
+    monkeypatch.setattr(snapshot_module, "MAX_CACHED_IDFS", 3)
+    snapshot = IndexHandle(index_dir, max_searchers=1).snapshot()
+    articles, _ = snapshot.searchers()
+    for word in ("police", "officer", "cocoa", "bank", "rates"):
+        articles.idf("body", word)
+    assert len(articles._idf_cache) == 5
+    snapshot.release()
+    assert snapshot.searchers()[0] is articles and not articles._idf_cache
