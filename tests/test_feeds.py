@@ -11,6 +11,7 @@ import feedparser
 import pytest
 
 from searchsvc import create_app
+from searchsvc.config import load_config
 from searchsvc.web import feeds
 
 
@@ -76,7 +77,12 @@ def test_csv_cells_cannot_become_formulas(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "url", ["/search.csv?since=soon", "/search.jsonl?sort=best", "/search.atom?q=" + "x" * 1001]
+    "url",
+    [
+        "/search.csv?since=soon",
+        "/search.jsonl?sort=best",
+        "/search.atom?q=" + "x" * (load_config().max_query_length + 1),
+    ],
 )
 def test_bad_parameters_are_400(discovery_client, url):
     assert discovery_client.get(url).status_code == 400

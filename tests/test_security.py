@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 from test_reliability_support import Server
 
 from searchsvc import create_app
+from searchsvc.config import load_config
 from searchsvc.indexer import reindex
 
 PAYLOADS = [
@@ -219,12 +220,14 @@ def test_live_server_paths_and_long_queries(tmp_path):
             response = server.get(debug_path)
             assert response.status_code in (200, 404)
             assert "debugger" not in response.text.lower()
-        # 1,000 ASCII characters, the published limit, go through; 1,001 are refused.
-        assert server.get("/api/search", q="x" * 1000).status_code == 200
-        too_long = server.get("/api/search", q="x" * 1001)
+        # The published limit goes through; one character more is refused.
+        limit = load_config().max_query_length
+        assert server.get("/api/search", q="x" * limit).status_code == 200
+        too_long = server.get("/api/search", q="x" * (limit + 1))
         assert too_long.json()["error"]["code"] == "query_too_long"
-        # In any script: 1,000 "é" are 6,000 bytes once %-escaped, past gunicorn's default.
-        wide = server.get("/api/search", q="é" * 1000)
+        # In any script: "é" is 6 bytes once %-escaped, so the line is far past gunicorn's
+        # default limit of 8,190 bytes.
+        wide = server.get("/api/search", q="é" * limit)
         assert wide.status_code == 200, wide.text[:200]
     finally:
         server.stop()
