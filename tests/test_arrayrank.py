@@ -49,6 +49,10 @@ QUERIES = [
     "date:2001..2002 zebra",
     "nothingmatchesthis",
     "zebra -report -giraffe",
+    "repo* ANDNOT re*",  # B covers A: Whoosh's AndNotMatcher walked all of A when built
+    "zebra ANDNOT report",
+    "(zebra OR report) ANDNOT giraffe",
+    "title:zebra ANDNOT (report OR herd)",
 ]
 
 
@@ -286,3 +290,16 @@ def test_words_with_lead_credit_score_as_whoosh_walks(index, monkeypatch, share)
         assert rank(searcher, query, window=1_000).top == sorted(
             walked, key=lambda hit: (-hit[1], hit[0])
         )
+
+
+def test_and_not_is_never_walked_when_built(index, monkeypatch):
+    from whoosh import matching
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("built Whoosh's AndNotMatcher, which walks A when built")
+
+    monkeypatch.setattr(matching.AndNotMatcher, "__init__", refuse)
+    snapshot = IndexHandle(index).snapshot()
+    for text in ("repo* ANDNOT re*", "report -zebra", "zebra -report -giraffe"):
+        searcher, query = _parsed(snapshot, text)
+        rank(searcher, query, window=10)
