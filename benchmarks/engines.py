@@ -54,9 +54,11 @@ class SearchsvcEngine:
     name = "searchsvc"
 
     def __init__(self, index: Path):
+        from searchsvc.config import load_config
         from searchsvc.snapshot import IndexHandle
 
-        self.handle = IndexHandle(index)
+        # The settings the server would use (headline weight, ranking knobs).
+        self.handle = IndexHandle.for_config(load_config({"index": index}))
 
     def run(self, query: BenchQuery) -> int:
         from searchsvc.search import SearchRequest, search

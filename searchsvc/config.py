@@ -129,14 +129,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting("snippets_per_hit", 3, "Most highlighted paragraphs shown for one hit.", _positive_int),
-    Setting("title_boost", 2.0, "Weight of a headline match against a body match.", float),
+    Setting("title_boost", 3.0, "Weight of a headline match against a body match.", float),
     # Ranking (searchsvc/ranking.py); each default is the best measured in docs/ranking.md.
     Setting(
         "rank_k1", 1.2, "BM25 K1: how fast repeated words stop adding score.", _non_negative_float
     ),
     Setting(
         "rank_body_b",
-        0.75,
+        0.65,
         "BM25 B for the article text: length normalisation, 0-1.",
         _non_negative_float,
     ),

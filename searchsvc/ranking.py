@@ -38,7 +38,7 @@ class RankingSettings:
     """The ranking knobs; defaults equal the settings' defaults in searchsvc/config.py."""
 
     k1: float = 1.2
-    body_b: float = 0.75
+    body_b: float = 0.65
     title_b: float = 0.75
     lead_words: int = 30  # body positions that count as the lead; 0 turns lead credit off
     lead_weight: float = 0.5  # the most lead credit, relative to a word's BM25 weight
