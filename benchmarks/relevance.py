@@ -9,6 +9,7 @@ ratio measured in the same run. Engines that are not installed are skipped.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from searchsvc.evaluation import score_run
@@ -27,6 +28,12 @@ def _records(corpus: Path):
                 yield str(record["id"]), text
 
 
+def _fresh(directory: Path) -> None:
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+
+
 def run_plain_whoosh(corpus: Path, queries: dict[str, str], workdir: Path) -> dict:
     """Whoosh's StemmingAnalyzer and BM25F, OR grouping: what a developer writes first."""
     from whoosh import index as whoosh_index
@@ -34,7 +41,7 @@ def run_plain_whoosh(corpus: Path, queries: dict[str, str], workdir: Path) -> di
     from whoosh.fields import ID, TEXT, Schema
     from whoosh.qparser import OrGroup, QueryParser
 
-    workdir.mkdir(parents=True, exist_ok=True)
+    _fresh(workdir)
     schema = Schema(id=ID(stored=True), text=TEXT(analyzer=StemmingAnalyzer()))
     ix = whoosh_index.create_in(str(workdir), schema)
     writer = ix.writer()
@@ -86,7 +93,7 @@ def run_tantivy(corpus: Path, queries: dict[str, str], workdir: Path) -> dict:
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
     builder.add_text_field("text", tokenizer_name="en_stem")
     schema = builder.build()
-    workdir.mkdir(parents=True, exist_ok=True)
+    _fresh(workdir)  # tantivy adds to an index already there
     ix = tantivy.Index(schema, path=str(workdir))
     writer = ix.writer(heap_size=100_000_000, num_threads=1)
     for docid, text in _records(corpus):
@@ -115,6 +122,7 @@ def available(engine: str) -> bool:
 
 def measure(suite: Path, workdir: Path, half: str = "all") -> dict:
     """{set: {"primary", "queries", engine: {measure: value}}} for searchsvc and the baselines."""
+    from searchsvc.config import load_config
     from searchsvc.snapshot import IndexHandle
     from searchsvc.suite import cached_index, evaluate_set
 
@@ -125,7 +133,8 @@ def measure(suite: Path, workdir: Path, half: str = "all") -> dict:
         row = {"primary": primary_measure(judged.qrels()), "queries": len(queries)}
         index, _ = cached_index(judged, workdir / "searchsvc")
         print(f"[relevance] {judged.name}: searchsvc ...", flush=True)
-        row["searchsvc"] = evaluate_set(judged, IndexHandle(index).snapshot(), half).means
+        handle = IndexHandle.for_config(load_config({"index": index}))
+        row["searchsvc"] = evaluate_set(judged, handle.snapshot(), half).means
         for engine in BASELINES:
             if not available(engine):
                 continue
