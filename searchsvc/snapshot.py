@@ -88,12 +88,13 @@ class IndexHandle:
     def __init__(
         self,
         index_dir: Path,
-        title_boost: float = 2.0,
+        title_boost: float | None = None,
         ranking: RankingSettings | None = None,
         max_searchers: int = 8,
     ):
         self.index_dir = Path(index_dir)
-        self.title_boost = title_boost
+        # Not given: the configured headline weight, as the server and eval use.
+        self.title_boost = load_config().title_boost if title_boost is None else title_boost
         self.max_searchers = max_searchers
         # Not given: the ranking settings from the environment (or their defaults).
         self.ranking = ranking or RankingSettings.from_config(load_config())
