@@ -6,6 +6,7 @@ import pytest
 from whoosh import query as Q
 
 from searchsvc import feedback
+from searchsvc.config import load_config
 from searchsvc.feedback import expand, words_of
 from searchsvc.querying import parse
 from searchsvc.ranking import RankingSettings, Word
@@ -40,7 +41,8 @@ def test_headline_and_text_terms_become_one_word(snapshot, text, words, others):
     query = _shaped(snapshot, text)
     found = words_of(query)
     assert [(w.text, w.boost) for w in found] == words
-    assert all(w.weights == (2.0, 1.0) for w in found)  # the headline boost, as before
+    headline = load_config().title_boost
+    assert all(w.weights == (headline, 1.0) for w in found)  # the configured headline boost
     leaves = query.a if isinstance(query, Q.AndNot) else query
     rest = [c for c in getattr(leaves, "subqueries", [leaves]) if not isinstance(c, Word)]
     assert [type(c) for c in rest] == others
