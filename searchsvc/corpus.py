@@ -6,6 +6,7 @@ a problem names where it happened and why, and never stops the rest.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -23,12 +24,20 @@ SUFFIXES = (".txt", ".jsonl")
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 MAX_HEADLINE_CHARS = 150
 FALLBACK_ENCODING = "cp1252"
+# UTF-32's marks first: UTF-32-LE's begins with UTF-16-LE's.
+_MARKED = (
+    ("utf-32", (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)),
+    ("utf-16", (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)),
+)
+_UNICODE_MARKS = tuple(mark for _encoding, marks in _MARKED for mark in marks)
 
 _DATE_LINE = re.compile(r"\A\ufeff?[ \t]*date[ \t]+(\d{4}(?:-\d{1,2}(?:-\d{1,2})?)?)\b[ \t]*", re.I)
 _CLOSING_PUNCTUATION = tuple(".!?:;,…\"'”’)]")
 _KNOWN_FIELDS = {"id", "title", "date", "source", "url", "author", "body", "paragraphs"}
-# The "id" of a record that is not valid JSON (cut short, a stray quote), when it is legible.
-_LEGIBLE_ID = re.compile(r'"id"\s*:\s*("(?:[^"\\\n]|\\.)*"|-?\d+(?=\s*[,}]))')
+# To find the "id" of a record that is not valid JSON (cut short, a stray quote): its
+# strings and brackets, so that only the record's own "id" counts, not a nested one.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{\[]|[}\]]|[^"{}\[\]]+|"')
+_ID_VALUE = re.compile(r'\s*:\s*("(?:[^"\\\n]|\\.)*"|-?\d+(?=\s*[,}]))')
 SNIFF_CHARS = 64 * 1024  # of an over-long record, the part searched for its id
 
 
@@ -190,7 +199,8 @@ class _Hashing:
 def decode(data: bytes) -> tuple[str, str | None]:
     """Text and, when it was not UTF-8, the encoding it was read with.
 
-    UTF-8 (with or without a byte order mark) first; then Windows-1252, the
+    UTF-8 (with or without a byte order mark) first; UTF-16 or UTF-32 when a byte
+    order mark says so; then Windows-1252, the
     usual encoding of older Western news text, when every byte is defined in
     it; then the encoding charset-normalizer finds most likely; and last
     Windows-1252 with undecodable bytes replaced. (charset-normalizer alone
@@ -200,6 +210,12 @@ def decode(data: bytes) -> tuple[str, str | None]:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         pass
+    for encoding, marks in _MARKED:  # what Windows' editors save as "Unicode"
+        if data.startswith(marks):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                break
     try:
         return data.decode(FALLBACK_ENCODING), FALLBACK_ENCODING
     except UnicodeDecodeError:
@@ -220,7 +236,7 @@ def _read_text_article(corpus_file: CorpusFile, f) -> Iterator[Article | Problem
     if not data.strip():
         yield Problem(origin, "no text", article_id=article_id)
         return
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data[:8192] and not data.startswith(_UNICODE_MARKS):
         yield Problem(origin, "binary file, not text", article_id=article_id)
         return
     text, encoding = decode(data)
@@ -300,12 +316,24 @@ def _read_jsonl(corpus_file: CorpusFile, f) -> Iterator[Article | Problem]:
 
 
 def _legible_id(text: str) -> str | None:
-    """The id a broken record was given, read as a valid record's would be; None if unclear."""
-    match = _LEGIBLE_ID.search(text)
-    if match is None:
+    """The id a broken record was given, read as a valid record's would be; None if unclear.
+
+    The record's own "id", not one of an object nested in it; the last one, as
+    json.loads keeps the last of a repeated key.
+    """
+    depth, found = 0, None
+    for token in _JSON_TOKENS.finditer(text):
+        first = token.group()[0]
+        if first in "{[":
+            depth += 1
+        elif first in "}]":
+            depth -= 1
+        elif depth == 1 and token.group() == '"id"':
+            found = _ID_VALUE.match(text, token.end()) or found
+    if found is None:
         return None
     try:
-        value = json.loads(match.group(1))
+        value = json.loads(found.group(1))
     except ValueError:
         return None
     value = str(value).strip()
@@ -342,6 +370,9 @@ def _record_to_article(record: object, origin: str) -> Iterator[Article | Proble
 
     body, paragraphs = record.get("body"), record.get("paragraphs")
     if isinstance(body, str):
+        if paragraphs not in (None, [], ""):
+            reason = f'id {article_id!r}: both "body" and "paragraphs"; "paragraphs" ignored'
+            yield Problem(origin, reason, skipped=False)
         paragraphs = split_paragraphs(body)
     elif isinstance(paragraphs, list) and all(isinstance(p, str) for p in paragraphs):
         paragraphs = [p for part in paragraphs for p in split_paragraphs(part)]

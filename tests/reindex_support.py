@@ -2,16 +2,19 @@
 
 No tests here. `index_contents` reads every live document of both Whoosh
 indexes (stored records, and every indexed term with its frequency and the
-field lengths), the generation's info.json and its did-you-mean word counts.
+field lengths), the generation's info.json and its did-you-mean word counts;
+`full_build_beside` gives what a full build of the same files serves.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from searchsvc import store, suggest
+from searchsvc.indexer import ReindexReport, reindex
 
 ARTICLE_FIELDS = ("id", "title", "body", "date", "source", "topic")
 
@@ -92,3 +95,16 @@ def generation_dirs(index_dir: Path) -> tuple[list[str], list[str]]:
     names = sorted(p for p in index_dir.glob(store.PREFIX + "*") if p.is_dir())
     complete = [p.name for p in names if (p / "info.json").exists()]
     return complete, [p.name for p in names if p.name not in complete]
+
+
+def full_build_beside(roots: list[Path], index_dir: Path) -> tuple[ReindexReport, dict]:
+    """`reindex --full` of the same files on a copy of the served index (whose copies a
+    full build keeps for files it cannot read): what an incremental run must equal."""
+    beside = index_dir.with_name(index_dir.name + "-full")
+    shutil.rmtree(beside, ignore_errors=True)
+    shutil.copytree(index_dir, beside)
+    try:
+        report = reindex(roots, beside, full=True)
+        return report, index_contents(beside)
+    finally:
+        shutil.rmtree(beside, ignore_errors=True)

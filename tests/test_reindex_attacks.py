@@ -1,0 +1,112 @@
+"""File operations an operator or an adversary performs on a corpus, then a reindex.
+
+Each case once lost or hid articles silently, crashed the run, or made an
+incremental reindex and a full one disagree. After each, the run reports what
+it could not do (exit 3), a full build of the same files on a copy of the
+served index holds the same articles, and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from pathlib import Path
+
+import pytest
+from reindex_support import full_build_beside, generation_dirs, index_contents
+
+from searchsvc.articles import Article
+from searchsvc.corpus import CorpusFile, read_file
+from searchsvc.indexer import reindex
+
+
+def jsonl(*records: dict) -> str:
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+    return path
+
+
+def texts(index: Path) -> dict[str, list[str]]:
+    """Every served article's paragraphs, by id."""
+    return {i: e["record"]["paragraphs"] for i, e in index_contents(index)["articles"].items()}
+
+
+def reasons(report) -> list[str]:
+    return [str(problem) for problem in report.skipped]
+
+
+def assert_agrees_with_full(roots: list[Path], index: Path) -> None:
+    _report, full = full_build_beside(roots, index)
+    assert index_contents(index) == full
+    assert not generation_dirs(index)[1]
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    return tmp_path / "corpus"
+
+
+@pytest.fixture
+def index(tmp_path) -> Path:
+    return tmp_path / "index"
+
+
+# Readers.
+
+
+@pytest.mark.parametrize(
+    ("line", "article_id"),
+    [
+        ('{"meta": {"id": "y"}, "id": "x", "body": "cut sh', "x"),  # not the nested one
+        ('{"x": "id", "id": "q", "body": ', "q"),  # "id" as a value is not the key
+        ('{"a": "}", "id": "z", "body": ', "z"),
+        ('{"a": "\\"{", "id": "z2", "body": ', "z2"),
+        ('{"id": "a", "id": "b", "body": ', "b"),  # json.loads keeps the last
+        ('[{"id": "n"}, ', None),
+        ('{"meta": {"id": "y"}, "body": "x', None),
+    ],
+)
+def test_a_broken_record_is_known_by_its_own_id(tmp_path, line, article_id):
+    path = write(tmp_path / "w.jsonl", line + "\n")
+    (problem,) = [p for p in read_file(CorpusFile(path, "w.jsonl")) if p.skipped]
+    assert problem.article_id == article_id
+
+
+def test_a_broken_record_keeps_its_own_article_not_a_nested_id(corpus, index):
+    write(corpus / "a.jsonl", jsonl({"id": "x", "body": "Cocoa rose."}))
+    write(corpus / "b.jsonl", jsonl({"id": "y", "body": "Oil fell."}))
+    reindex([corpus], index)
+    (corpus / "b.jsonl").unlink()
+    write(corpus / "a.jsonl", '{"meta": {"id": "y"}, "id": "x", "body": "Cocoa ro\n')
+    report = reindex([corpus], index)
+    assert (set(texts(index)), report.kept) == ({"x"}, ["x"])
+
+
+@pytest.mark.parametrize(
+    ("encoding", "mark"),
+    [
+        ("utf-16", b""),  # Python's utf-16 and utf-32 begin with a byte order mark
+        ("utf-16-be", codecs.BOM_UTF16_BE),
+        ("utf-32", b""),
+        ("utf-32-be", codecs.BOM_UTF32_BE),
+    ],
+)
+def test_unicode_text_with_a_byte_order_mark_is_read_as_such(tmp_path, encoding, mark):
+    """Windows editors save "Unicode" text so; it was indexed as cp1252 with NUL bytes."""
+    text = "Cocoa prices\n\nCocoa rose in Bahia, São Paulo said.\n"
+    path = tmp_path / "a.txt"
+    path.write_bytes(mark + text.encode(encoding))
+    items = list(read_file(CorpusFile(path, "a.txt")))
+    (article,) = [item for item in items if isinstance(item, Article)]
+    assert (article.title, article.paragraphs) == ("Cocoa prices", [text.split("\n")[2]])
+
+
+def test_both_body_and_paragraphs_is_a_warning(tmp_path):
+    record = {"id": "x", "body": "Cocoa rose.", "paragraphs": ["Lost text."]}
+    path = write(tmp_path / "w.jsonl", jsonl(record))
+    (problem,) = [p for p in read_file(CorpusFile(path, "w.jsonl")) if hasattr(p, "reason")]
+    assert not problem.skipped and '"paragraphs" ignored' in problem.reason
