@@ -169,9 +169,32 @@ def _served(index_dir: Path) -> tuple[store.Generation | None, dict, str]:
         # Readable, but its postings are whoosh3's pickled blocks (slow to read);
         # new segments would mix the two layouts.
         return None, {}, "the index was written by an older version of searchsvc; rebuilt in full"
+    unreadable = "the index's manifest cannot be read; rebuilt in full"
+    if not isinstance(manifest, dict):  # damaged, yet valid JSON
+        return None, {}, unreadable
     if manifest.get("version") not in (1, MANIFEST_VERSION):
         return None, {}, "the index was written by another version of searchsvc; rebuilt in full"
+    if not _well_formed(manifest):
+        return None, {}, unreadable
     return served, manifest, ""
+
+
+def _well_formed(manifest: dict) -> bool:
+    """True for a manifest this version can build on (a damaged one is valid JSON too)."""
+    try:
+        files, articles = _manifest_parts(manifest)
+        return (
+            isinstance(manifest.get("paragraphs", 0), int)
+            and all(isinstance(content, str) for content in articles.values())
+        ) and all(
+            isinstance(entry["hash"], str)
+            and isinstance(entry["reader"], str)
+            and all(len(record) == 3 for record in entry["records"])
+            and all(len(problem) == 4 for problem in entry["problems"])
+            for entry in files.values()
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
 
 
 def _manifest_parts(manifest: dict) -> tuple[dict, dict]:
@@ -468,7 +491,8 @@ class _Run:
             "articles": self.final,
             "paragraphs": self.paragraph_count,
         }
-        store.write_json(self.generation.path / "manifest.json", manifest)
+        # ASCII: a corpus path that is not UTF-8 is kept as \udcxx escapes, not refused.
+        store.write_json(self.generation.path / "manifest.json", manifest, ascii_only=True)
         info = {
             "articles": len(self.final),
             "paragraphs": self.paragraph_count,

@@ -245,10 +245,10 @@ def _link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination)
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write a file whole or not at all."""
+def write_json(path: Path, data: dict, ascii_only: bool = False) -> None:
+    """Write a file whole or not at all; `ascii_only` escapes all else (lone surrogates too)."""
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as f:
-        json.dump(data, f, ensure_ascii=False)
+        json.dump(data, f, ensure_ascii=ascii_only)
         f.flush()
         os.fsync(f.fileno())
     checkpoint("json")
@@ -272,11 +272,15 @@ def swap_in(index_dir: Path, generation: Generation) -> None:
     except FileNotFoundError:
         previous = None
     with tempfile.NamedTemporaryFile("w", dir=index_dir, prefix=".pointer-", delete=False) as f:
-        f.write(generation.name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    checkpoint("pointer")
-    os.replace(f.name, index_dir / POINTER)
+        try:
+            f.write(generation.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+            checkpoint("pointer")
+            os.replace(f.name, index_dir / POINTER)
+        except BaseException:  # a full disk: nothing of the failed run is left
+            Path(f.name).unlink(missing_ok=True)
+            raise
     _fsync_dir(index_dir)
     checkpoint("swapped")
     remove_stale(index_dir, keep=generation.name, previous=previous)

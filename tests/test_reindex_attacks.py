@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 from pathlib import Path
 
 import pytest
 from reindex_support import full_build_beside, generation_dirs, index_contents
 
+from searchsvc import store
 from searchsvc.articles import Article
 from searchsvc.corpus import CorpusFile, read_file
 from searchsvc.indexer import reindex
@@ -110,3 +112,69 @@ def test_both_body_and_paragraphs_is_a_warning(tmp_path):
     path = write(tmp_path / "w.jsonl", jsonl(record))
     (problem,) = [p for p in read_file(CorpusFile(path, "w.jsonl")) if hasattr(p, "reason")]
     assert not problem.skipped and '"paragraphs" ignored' in problem.reason
+
+
+# A corpus path that is not UTF-8.
+
+
+def test_a_corpus_folder_whose_name_is_not_utf8(tmp_path, index):
+    corpus = tmp_path / os.fsdecode(b"caf\xe9")
+    write(corpus / "a.jsonl", jsonl({"id": "x", "body": "Cocoa rose."}))
+    assert reindex([corpus], index).added == 1  # the manifest could not be written
+    assert reindex([corpus], index).generation is None  # and is read back
+    moved = tmp_path / os.fsdecode(b"caf\xe9-2")
+    corpus.rename(moved)
+    write(moved / "b.jsonl", jsonl({"id": "y", "body": "Oil fell."}))
+    assert reindex([moved], index).added == 1
+    assert set(texts(index)) == {"x", "y"}
+    assert_agrees_with_full([moved], index)
+
+
+# A damaged manifest: valid JSON, wrong shape.
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda m: [],
+        lambda m: {k: v for k, v in m.items() if k != "files"},
+        lambda m: {**m, "files": None},
+        lambda m: {**m, "articles": ["x"]},
+        lambda m: {**m, "paragraphs": "many"},
+        lambda m: {**m, "files": {k: {**e, "records": [["x"]]} for k, e in m["files"].items()}},
+        lambda m: {**m, "files": {k: {"hash": e["hash"]} for k, e in m["files"].items()}},
+    ],
+)
+@pytest.mark.parametrize("full", [False, True])
+def test_a_damaged_manifest_means_a_full_rebuild_not_a_crash(corpus, index, damage, full):
+    write(corpus / "a.jsonl", jsonl({"id": "x", "body": "Cocoa rose."}))
+    reindex([corpus], index)
+    path = store.current_generation(index).path / "manifest.json"
+    path.write_text(json.dumps(damage(json.loads(path.read_text("utf-8")))), "utf-8")
+    write(corpus / "b.jsonl", jsonl({"id": "y", "body": "Oil fell."}))
+    report = reindex([corpus], index, full=full)
+    assert set(texts(index)) == {"x", "y"} and report.skipped == []
+    assert full or any("manifest cannot be read" in p.reason for p in report.problems)
+    assert reindex([corpus], index).generation is None
+
+
+# A failed swap leaves nothing behind.
+
+
+def test_a_failure_writing_the_pointer_leaves_no_pointer_file(corpus, index, monkeypatch):
+    import errno
+
+    write(corpus / "a.jsonl", jsonl({"id": "x", "body": "Cocoa rose."}))
+    reindex([corpus], index)
+    served = store.current_generation(index).name
+    write(corpus / "b.jsonl", jsonl({"id": "y", "body": "Oil fell."}))
+
+    def checkpoint(point):
+        if point == "pointer":  # the pointer's temporary file is written, not yet renamed
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store, "checkpoint", checkpoint)
+    with pytest.raises(store.ReindexFailed, match="still serves"):
+        reindex([corpus], index)
+    assert list(index.glob(".pointer-*")) == []
+    assert generation_dirs(index) == ([served], [])
