@@ -23,7 +23,7 @@ import hashlib
 import json
 import time
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -244,11 +244,13 @@ class _Run:
         self.frozen = frozen  # resolved path -> (why, its last entry): not to be read again
         files, articles = _manifest_parts(manifest)
         self.previous_files = files  # the served generation's, by resolved path
+        self.previous_articles = articles  # id -> content hash, in the served generation
         self.old_files = files if base else {}  # those this run builds on
         self.indexed = articles if base else {}  # id -> content hash of the copy in the base
         self.known = {(e["reader"], e["hash"]): e for e in self.old_files.values()}
         self.new_files: dict[str, dict] = {}
         self.visited: set[str] = set()
+        self.unknown_changed = False  # a file unknown by its path changed while read
         self.final: dict[str, str] = {}  # id -> content hash, for the index being made
         self.owners: dict[str, str] = {}  # id -> the file that has it, as shown
         self.legible: set[str] = set()  # ids of records that cannot be read
@@ -332,7 +334,8 @@ class _Run:
             except _Unreadable as error:
                 consistent, reason = False, str(error)
             if not consistent:
-                raise _ReadAgain(key, reason, entry)
+                # What was indexed from this path, as a full build would keep it.
+                raise _ReadAgain(key, reason, self.previous_files.get(key))
         self._add_file(key, entry, problems)
 
     def _read(self, corpus_file: CorpusFile, key: str, reader: str, digest: str) -> None:
@@ -375,8 +378,10 @@ class _Run:
         """A file that cannot be read consistently: its indexed articles stay as they are."""
         message = f"{reason}; what was indexed from it is kept; reindex again to read it"
         self.report.problems.append(Problem(str(corpus_file.path), message))
-        if entry is None:
-            return  # nothing recorded: the next run reads it as new
+        if entry is None:  # nothing recorded by this path: the next run reads it as new
+            # It may be a renamed or moved file: see _maybe_moved.
+            self.unknown_changed |= reason == CHANGED_WHILE_READ
+            return
         self.new_files[key] = entry  # its last hash: the next run reads it if it differs
         for article_id, _content, at in entry["records"]:
             if not self._claim(corpus_file, article_id, at, []):
@@ -409,13 +414,34 @@ class _Run:
         self.legible.update(p.article_id for p in problems if p.skipped and p.article_id)
 
     def _remove_unclaimed(self) -> None:
-        """Indexed articles no record owns now go, but for those whose record is unreadable."""
+        """Indexed articles no record owns now go, but for those whose record is unreadable,
+        and those that may be in a file that changed while it was read. A full build keeps
+        only the latter, copied from the served index."""
+        moved = self._maybe_moved()
         for article_id in sorted(self.indexed.keys() - self.owners.keys()):
-            if article_id in self.legible:
+            if article_id in self.legible or article_id in moved:
                 self.final[article_id] = self.indexed[article_id]
                 self.report.kept.append(article_id)
             else:
                 self._delete(article_id)
+        if self.base is None:  # a full build keeps them too, copied from the served index
+            for article_id in sorted(moved - self.owners.keys()):
+                if record := self._previous_record(article_id):
+                    article = Article.from_dict(record)
+                    self._write(article, article.content_hash())
+                    self.report.kept.append(article_id)
+
+    def _maybe_moved(self) -> set[str]:
+        """Served articles that a file unknown by its path, which changed while it was
+        read, may hold: those whose every file of the last run is gone from this one (a
+        rename, a moved folder). Articles removed from files still there are not kept."""
+        if not self.unknown_changed:
+            return set()
+        holders = defaultdict(set)
+        for key, entry in self.previous_files.items():
+            for article_id, _content, _at in entry["records"]:
+                holders[article_id].add(key)
+        return {i for i in self.previous_articles if not holders[i] & self.visited}
 
     # Writing the new generation.
 

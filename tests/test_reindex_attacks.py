@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from reindex_support import full_build_beside, generation_dirs, index_contents
 
-from searchsvc import store
+from searchsvc import indexer, store
 from searchsvc.articles import Article
 from searchsvc.corpus import CorpusFile, read_file
 from searchsvc.indexer import reindex
@@ -178,3 +178,80 @@ def test_a_failure_writing_the_pointer_leaves_no_pointer_file(corpus, index, mon
         reindex([corpus], index)
     assert list(index.glob(".pointer-*")) == []
     assert generation_dirs(index) == ([served], [])
+
+
+# A file that changes while it is read, after it was renamed or its folder moved.
+
+
+def changing_while_read(monkeypatch, path: Path) -> None:
+    """The reader of `path` sees its first bytes only; before and after, it is whole."""
+    real = indexer.iter_file
+    final = path.read_text("utf-8")
+
+    def iter_file(corpus_file, digest=None):
+        if corpus_file.path != path:
+            yield from real(corpus_file, digest)
+            return
+        path.write_text(final[:12], "utf-8")
+        yield from real(corpus_file, digest)
+        path.write_text(final, "utf-8")
+
+    monkeypatch.setattr(indexer, "iter_file", iter_file)
+
+
+WIRE = jsonl({"id": "x", "body": "Cocoa rose."}, {"id": "y", "body": "Oil fell."})
+
+
+def _moved_corpus(tmp_path: Path, corpus: Path) -> tuple[Path, Path]:
+    moved = tmp_path / "corpus-1987"
+    corpus.rename(moved)
+    return moved, write(moved / "wire.jsonl", WIRE + "\n")  # appended to: read again
+
+
+def _renamed_file(tmp_path: Path, corpus: Path) -> tuple[Path, Path]:
+    (corpus / "wire.jsonl").rename(corpus / "wire-1987.jsonl")
+    return corpus, write(corpus / "wire-1987.jsonl", WIRE + "\n")
+
+
+def _renamed_unchanged(tmp_path: Path, corpus: Path) -> tuple[Path, Path]:
+    """Known by its content, and read only to write the owner's copy of "x"."""
+    (corpus / "a.jsonl").unlink()
+    (corpus / "wire.jsonl").rename(corpus / "wire-1987.jsonl")
+    return corpus, corpus / "wire-1987.jsonl"
+
+
+@pytest.mark.parametrize("move", [_moved_corpus, _renamed_file, _renamed_unchanged])
+def test_a_moved_file_that_changes_while_read_keeps_its_articles(
+    tmp_path, corpus, index, monkeypatch, move
+):
+    write(corpus / "a.jsonl", jsonl({"id": "x", "body": "Cocoa fell."}))  # owns "x"
+    write(corpus / "wire.jsonl", WIRE)
+    write(corpus / "other.jsonl", jsonl({"id": "z", "body": "Yen rose."}))
+    reindex([corpus], index)
+    before = texts(index)
+    root, path = move(tmp_path, corpus)
+    changing_while_read(monkeypatch, path)
+    report = reindex([root], index)
+    assert [p.origin for p in report.skipped] == [str(path)]
+    assert texts(index) == before  # "what was indexed from it is kept"
+    _full_report, full = full_build_beside([root], index)
+    assert index_contents(index) == full  # a full build meeting the same file agrees
+
+    monkeypatch.undo()
+    settled = reindex([root], index)
+    assert all("duplicate id" in reason for reason in reasons(settled))
+    assert_agrees_with_full([root], index)
+
+
+def test_records_removed_from_a_file_still_there_go_despite_a_changing_file(
+    tmp_path, corpus, index, monkeypatch
+):
+    """Only articles whose files are gone may be in the changing file: others are not kept."""
+    write(corpus / "a.jsonl", jsonl({"id": "x", "body": "Cocoa fell."}, {"id": "v", "body": "V."}))
+    write(corpus / "wire.jsonl", WIRE.replace('"x"', '"w"'))
+    reindex([corpus], index)
+    write(corpus / "a.jsonl", jsonl({"id": "x", "body": "Cocoa fell."}))
+    root, path = _renamed_file(tmp_path, corpus)
+    changing_while_read(monkeypatch, path)
+    reindex([root], index)
+    assert set(texts(index)) == {"x", "w", "y"}
