@@ -7,11 +7,12 @@ a problem names where it happened and why, and never stops the rest.
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,38 +63,68 @@ class CorpusFile:
         return self.key.rsplit(".", 1)[0]
 
 
-def discover(roots: Iterable[Path]) -> Iterator[CorpusFile | Problem]:
+@dataclass(frozen=True)
+class Unreachable(Problem):
+    """A corpus file that is there but cannot be looked at now (a permission, an I/O
+    error): the indexer keeps what it indexed from it, in its place in the order."""
+
+    file: CorpusFile | None = None
+
+
+# A path's entry that is not there (gone, a dangling or looping link): nothing to keep.
+_ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
+Remembered = Callable[[Path], Iterable[Path]]  # a real folder -> real paths of files once in it
+
+
+def discover(
+    roots: Iterable[Path], remembered: Remembered | None = None
+) -> Iterator[CorpusFile | Problem]:
     """Every .txt and .jsonl file under the roots: root by root, each by its key's order.
 
-    Directories are walked recursively; hidden entries are passed over;
-    symbolic links are followed only when they stay inside their root. The
-    order decides which copy of a duplicated id is indexed, so it depends on
-    nothing but the names: code point order of the path inside the root.
+    Directories are walked recursively; hidden entries are passed over. A link
+    is followed only when it stays inside its root and leads where the walk does
+    not go by itself (a hidden folder, a file without a corpus suffix): a file is
+    read once, under its own name, and every other way to it is reported. A
+    folder that cannot be listed is reported, and the files `remembered` names
+    in it are still read by their paths. The order decides which copy of a
+    duplicated id is indexed, so it depends on nothing but the names: code point
+    order of the path inside the root.
     """
     for root in roots:
-        if not root.exists():
-            yield Problem(str(root), "no such file or directory")
-        elif root.is_file():
+        try:
+            is_dir = stat.S_ISDIR(root.stat().st_mode)
+        except OSError as error:  # not there, or in a folder this user cannot search
+            absent = error.errno in _ABSENT
+            yield Problem(str(root), "no such file or directory" if absent else _cannot(error))
+            continue
+        if is_dir:
+            yield from _walk(root, remembered or (lambda _folder: ()))
+        else:
             yield _checked(root, root.name)
-        else:
-            yield from _walk(root)
 
 
-def _walk(root: Path) -> Iterator[CorpusFile | Problem]:
+def _walk(root: Path, remembered: Remembered) -> Iterator[CorpusFile | Problem]:
     found = []
-    for item in _walk_unsorted(root):
-        if isinstance(item, Problem):
-            yield item
-        else:
+    for item in _walk_unsorted(root, remembered):
+        if isinstance(item, CorpusFile | Unreachable):
             found.append(item)
-    yield from sorted(found, key=lambda item: item.key)
+        else:
+            yield item
+    yield from sorted(found, key=_key)
 
 
-def _walk_unsorted(root: Path) -> Iterator[CorpusFile | Problem]:
-    real_root = root.resolve()
-    for directory, subdirs, files in os.walk(root, followlinks=True, onerror=None):
+def _key(item: CorpusFile | Unreachable) -> str:
+    return item.key if isinstance(item, CorpusFile) else item.file.key
+
+
+def _walk_unsorted(root: Path, remembered: Remembered) -> Iterator[CorpusFile | Problem]:
+    real_root = _real(root)
+    unlisted: list[OSError] = []
+    walked: dict[Path, Path] = {}  # real folder -> the path it was walked by
+    for directory, subdirs, files in os.walk(root, followlinks=True, onerror=unlisted.append):
         here = Path(directory)
-        if not here.resolve().is_relative_to(real_root):
+        real = _real(here)
+        if not real.is_relative_to(real_root):
             subdirs.clear()
             yield Problem(str(here), "link leads outside the corpus; not followed")
             continue
@@ -101,28 +132,86 @@ def _walk_unsorted(root: Path) -> Iterator[CorpusFile | Problem]:
             subdirs.clear()
             yield Problem(str(here), "link loops back into the corpus; not followed")
             continue
+        if (alias := _alias_of(here, real, root, real_root)) or real in walked:
+            subdirs.clear()
+            shown = alias or walked[real]
+            yield Problem(str(here), f"a link to the folder {shown}, read there; not read twice")
+            continue
+        walked[real] = here
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in sorted(files):
             path = here / name
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                 continue
-            if not path.resolve().is_relative_to(real_root):
+            real_file = _real(path)
+            if not real_file.is_relative_to(real_root):
                 yield Problem(str(path), "link leads outside the corpus; not read")
-                continue
-            yield _checked(path, path.relative_to(root).as_posix())
+            elif (alias := _alias_of(path, real_file, root, real_root)) and _listed(
+                alias, real_file
+            ):
+                yield Problem(str(path), f"a link to {alias}, read there; not read twice")
+            else:
+                yield _checked(path, path.relative_to(root).as_posix())
+    for error in unlisted:
+        yield from _unlisted(Path(error.filename), error, root, real_root, remembered)
 
 
-def _checked(path: Path, key: str) -> CorpusFile | Problem:
-    """A file that can be read as a corpus file, or the reason it cannot."""
+def _unlisted(here: Path, error: OSError, root: Path, real_root: Path, remembered: Remembered):
+    """A folder that cannot be listed: reported, and the files once in it looked up by name."""
+    real = _real(here)
+    if not real.is_relative_to(real_root):
+        yield Problem(str(here), "link leads outside the corpus; not followed")
+        return
+    reason = error.strerror or str(error)
+    yield Problem(
+        str(here), f"folder cannot be listed: {reason}; files indexed from it before are read, "
+        "new ones are not seen"
+    )  # fmt: skip
+    for real_file in sorted(remembered(real)):
+        path = here / real_file.relative_to(real)
+        item = _checked(path, path.relative_to(root).as_posix(), absent=None)
+        if item is not None:  # else it is gone: nothing to read or keep
+            yield item
+
+
+def _alias_of(path: Path, real: Path, root: Path, real_root: Path) -> str | None:
+    """Where a path reached through a link is found by the walk itself, if it is."""
+    inside = real.relative_to(real_root)
+    if path.relative_to(root) == inside or any(p.startswith(".") for p in inside.parts):
+        return None
+    return inside.as_posix()
+
+
+def _listed(relative: str, real: Path) -> bool:
+    """True if the walk lists this file by its own name (it is there, a corpus file)."""
+    return relative.lower().endswith(SUFFIXES) and os.path.lexists(real)
+
+
+def _real(path: Path) -> Path:
+    """The path with every link resolved; never raises (a looping link stays as it is)."""
+    return Path(os.path.realpath(path))
+
+
+def _checked(path: Path, key: str, absent: object = ...) -> CorpusFile | Problem | None:
+    """A file that can be read as a corpus file, or the reason it cannot; `absent` (if
+    given) for one that is not there."""
     if _undecodable(key):
         return Problem(_shown(path), "file name is not valid UTF-8; rename the file")
     try:
         mode = path.stat().st_mode
-    except OSError as error:  # a dangling link, a file gone since the listing
-        return Problem(str(path), f"cannot be read: {error.strerror or error}")
+    except OSError as error:
+        reason = _cannot(error)
+        if error.errno not in _ABSENT:  # there, but not to be looked at now
+            return Unreachable(str(path), reason, file=CorpusFile(path, key))
+        # A dangling link, or a file gone since the listing.
+        return Problem(str(path), reason) if absent is ... else absent
     if not stat.S_ISREG(mode):  # a FIFO would block the reader forever
         return Problem(str(path), "not a regular file")
     return CorpusFile(path, key)
+
+
+def _cannot(error: OSError) -> str:
+    return f"cannot be read: {error.strerror or error}"
 
 
 def _undecodable(text: str) -> bool:
@@ -142,8 +231,8 @@ def _revisits(directory: Path, real_root: Path) -> bool:
     """True for a linked directory whose target is one of its own ancestors."""
     if not directory.is_symlink():
         return False
-    target = directory.resolve()
-    return any(parent.resolve() == target for parent in directory.parents) or target == real_root
+    target = _real(directory)
+    return any(_real(parent) == target for parent in directory.parents) or target == real_root
 
 
 def read_file(corpus_file: CorpusFile) -> Iterator[Article | Problem]:

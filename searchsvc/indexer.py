@@ -21,6 +21,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import os
 import time
 import warnings
 from collections import Counter, defaultdict
@@ -35,7 +36,7 @@ from searchsvc import store, suggest
 from searchsvc.analysis import term_table
 from searchsvc.articles import Article
 from searchsvc.codec import PackedPositions
-from searchsvc.corpus import CorpusFile, Problem, discover, iter_file
+from searchsvc.corpus import CorpusFile, Problem, Unreachable, discover, iter_file
 from searchsvc.parallel import BackgroundWriter, WriterFailed
 from searchsvc.schema import article_document, article_schema, paragraph_schema
 from searchsvc.segments import SegmentedWriter
@@ -95,16 +96,15 @@ def reindex(
 ) -> ReindexReport:
     """Bring the index in line with the corpus.
 
-    Raises store.ReindexBusy if another run holds the lock, and
-    store.ReindexFailed if writing the index fails (a full disk): then the
-    index served before still serves, and nothing of the run is left.
+    Raises FileNotFoundError for a corpus path that is not there,
+    store.ReindexBusy if another run holds the lock, and store.ReindexFailed
+    if writing the index fails (a full disk) or a corpus path cannot be looked
+    at: then the index served before still serves, and nothing of the run is left.
     """
     started = time.monotonic()
     roots = list(roots)
-    missing = [str(root) for root in roots if not root.exists()]
-    if missing:
-        raise FileNotFoundError(f"corpus not found: {', '.join(missing)}")
     served = store.pointer_name(index_dir)
+    _check_roots(roots, index_dir, served)
     try:
         with store.writer_lock(index_dir, lock_timeout):
             served = store.pointer_name(index_dir)
@@ -115,6 +115,21 @@ def reindex(
         raise failure from error
     report.seconds = time.monotonic() - started
     return report
+
+
+def _check_roots(roots: list[Path], index_dir: Path, served: str | None) -> None:
+    """Raise FileNotFoundError for corpus paths that are not there, ReindexFailed for one
+    that cannot be looked at (in a folder this user cannot search): nothing is changed."""
+    missing = []
+    for root in roots:
+        try:
+            root.stat()
+        except FileNotFoundError:
+            missing.append(str(root))
+        except OSError as error:
+            raise store.ReindexFailed.because(index_dir, error, served) from None
+    if missing:
+        raise FileNotFoundError(f"corpus not found: {', '.join(missing)}")
 
 
 def _reindex_locked(roots, index_dir: Path, full: bool, progress) -> ReindexReport:
@@ -249,11 +264,12 @@ class _Run:
         self.indexed = articles if base else {}  # id -> content hash of the copy in the base
         self.known = {(e["reader"], e["hash"]): e for e in self.old_files.values()}
         self.new_files: dict[str, dict] = {}
-        self.visited: set[str] = set()
+        self.visited: dict[str, CorpusFile] = {}  # resolved path -> the file read there
         self.unknown_changed = False  # a file unknown by its path changed while read
         self.final: dict[str, str] = {}  # id -> content hash, for the index being made
         self.owners: dict[str, str] = {}  # id -> the file that has it, as shown
         self.legible: set[str] = set()  # ids of records that cannot be read
+        self.frozen_legible: set[str] = set()  # those of files that cannot be read now
         self.report = ReindexReport()
         self.generation: store.Generation | None = None
         self.articles_writer: BackgroundWriter | None = None
@@ -268,8 +284,10 @@ class _Run:
 
     def execute(self, roots: list[Path]) -> ReindexReport:
         try:
-            for item in discover(roots):
-                if isinstance(item, Problem):
+            for item in discover(roots, self._remembered):
+                if isinstance(item, Unreachable):
+                    self._visit_unreachable(item)
+                elif isinstance(item, Problem):
                     self.report.problems.append(item)
                 else:
                     self._visit(item)
@@ -288,11 +306,36 @@ class _Run:
 
     # Reading the corpus.
 
+    def _remembered(self, folder: Path) -> list[Path]:
+        """The files the served index read under a folder (which cannot be listed now)."""
+        prefix = os.path.join(str(folder), "")
+        return [Path(key) for key in self.previous_files if key.startswith(prefix)]
+
+    def _first_visit(self, corpus_file: CorpusFile) -> str | None:
+        """The file's key (its resolved path), or None if this run has already read it."""
+        key = os.path.realpath(corpus_file.path)
+        first = self.visited.setdefault(key, corpus_file)
+        if first is corpus_file:
+            return key
+        # Overlapping --corpus paths, or links into a hidden folder: one file, read once.
+        if first.path == corpus_file.path:
+            reason = f"reached again through another --corpus path (as {corpus_file.key}); "
+        else:
+            reason = f"same file as {first.path}; "
+        problem = Problem(str(corpus_file.path), reason + "read once, as " + first.key)
+        self.report.problems.append(problem)
+        return None
+
+    def _visit_unreachable(self, item: Unreachable) -> None:
+        """A file that cannot be looked at now keeps what was indexed from it."""
+        key = self._first_visit(item.file)
+        if key is not None:
+            self._freeze(item.file, key, item.reason, self.previous_files.get(key))
+
     def _visit(self, corpus_file: CorpusFile) -> None:
-        key = str(corpus_file.path.resolve())
-        if key in self.visited:  # reached twice (overlapping roots, a link): read once
+        key = self._first_visit(corpus_file)
+        if key is None:
             return
-        self.visited.add(key)
         reader = "jsonl" if corpus_file.path.suffix.lower() == ".jsonl" else "txt"
         if reader == "txt":
             reader += ":" + corpus_file.id_stem  # its one article's id is its path
@@ -394,7 +437,10 @@ class _Run:
                 article = Article.from_dict(record)
                 self._write(article, article.content_hash())
                 self.report.kept.append(article_id)
-        self.legible.update(stored[3] for stored in entry["problems"] if stored[2] and stored[3])
+        # Its unreadable records' kept copies are "what was indexed from it" too.
+        legible = {stored[3] for stored in entry["problems"] if stored[2] and stored[3]}
+        self.legible |= legible
+        self.frozen_legible |= legible
 
     def _claim(self, corpus_file: CorpusFile, article_id: str, at: str, problems: list) -> bool:
         """True if this record owns its id: no record before it in discovery order has it."""
@@ -416,7 +462,7 @@ class _Run:
     def _remove_unclaimed(self) -> None:
         """Indexed articles no record owns now go, but for those whose record is unreadable,
         and those that may be in a file that changed while it was read. A full build keeps
-        only the latter, copied from the served index."""
+        only the latter, and those of files it cannot read, copied from the served index."""
         moved = self._maybe_moved()
         for article_id in sorted(self.indexed.keys() - self.owners.keys()):
             if article_id in self.legible or article_id in moved:
@@ -425,7 +471,7 @@ class _Run:
             else:
                 self._delete(article_id)
         if self.base is None:  # a full build keeps them too, copied from the served index
-            for article_id in sorted(moved - self.owners.keys()):
+            for article_id in sorted((moved | self.frozen_legible) - self.owners.keys()):
                 if record := self._previous_record(article_id):
                     article = Article.from_dict(record)
                     self._write(article, article.content_hash())
@@ -441,7 +487,7 @@ class _Run:
         for key, entry in self.previous_files.items():
             for article_id, _content, _at in entry["records"]:
                 holders[article_id].add(key)
-        return {i for i in self.previous_articles if not holders[i] & self.visited}
+        return {i for i in self.previous_articles if not holders[i] & self.visited.keys()}
 
     # Writing the new generation.
 

@@ -58,7 +58,8 @@ class ReindexBusy(Exception):
 
 
 class ReindexFailed(Exception):
-    """A reindex stopped by an error writing the index (a full disk); the message is one line."""
+    """A reindex stopped by an error (writing the index on a full disk, a corpus path it
+    may not look at); the message is one line, and the index served before still serves."""
 
     @classmethod
     def because(cls, index_dir: Path, error: BaseException, served: str | None) -> ReindexFailed:

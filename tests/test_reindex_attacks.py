@@ -11,6 +11,10 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,7 @@ from reindex_support import full_build_beside, generation_dirs, index_contents
 
 from searchsvc import indexer, store
 from searchsvc.articles import Article
-from searchsvc.corpus import CorpusFile, read_file
+from searchsvc.corpus import CorpusFile, Unreachable, discover, read_file
 from searchsvc.indexer import reindex
 
 
@@ -255,3 +259,252 @@ def test_records_removed_from_a_file_still_there_go_despite_a_changing_file(
     changing_while_read(monkeypatch, path)
     reindex([root], index)
     assert set(texts(index)) == {"x", "w", "y"}
+
+
+# Links: one file, one name; every other way to it is reported.
+
+
+def _file_link(corpus: Path) -> None:
+    write(corpus / "2017/a.txt", "Cocoa\n\nCocoa rose.\n")
+    os.symlink("2017/a.txt", corpus / "01-latest.txt")  # sorts first: it named the article
+
+
+def _folder_link(corpus: Path) -> None:
+    write(corpus / "2017/a.txt", "Cocoa\n\nCocoa rose.\n")
+    write(corpus / "2017/b.jsonl", jsonl({"id": "j1", "body": "Oil fell."}))
+    os.symlink("2017", corpus / "01-latest")
+
+
+def _text_name_for_json(corpus: Path) -> None:
+    write(corpus / "y.jsonl", jsonl({"id": "j1", "body": "Oil."}, {"id": "j2", "body": "Yen."}))
+    os.symlink("y.jsonl", corpus / "x.txt")  # was read as one text article "x"
+
+
+def _hidden_target(corpus: Path) -> None:
+    write(corpus / ".store/a.txt", "Cocoa\n\nCocoa rose.\n")
+    os.symlink(".store", corpus / "current")  # the only way to it: followed
+
+
+def _two_links_to_hidden(corpus: Path) -> None:
+    _hidden_target(corpus)
+    os.symlink(".store/a.txt", corpus / "b.txt")
+
+
+def _symlink_loop(corpus: Path) -> None:
+    write(corpus / "a.jsonl", jsonl({"id": "j1", "body": "Oil."}))
+    os.symlink("loop2.jsonl", corpus / "loop1.jsonl")  # crashed every run, --full too
+    os.symlink("loop1.jsonl", corpus / "loop2.jsonl")
+
+
+def _link_fan(corpus: Path) -> None:
+    """Two links per level to the next level: 2^12 ways to one file, walked in turn."""
+    write(corpus / ".l12/a.txt", "Cocoa\n\nCocoa rose.\n")
+    for level in range(12):
+        for name in ("p", "q"):
+            os.symlink(f"../.l{level + 1}", write(corpus / f".l{level}/x", "").parent / name)
+    os.symlink(".l0", corpus / "fan")
+
+
+LINK = "01-latest.txt: a link to 2017/a.txt, read there"
+
+
+@pytest.mark.parametrize(
+    ("make", "roots", "ids", "reported"),
+    [
+        (_file_link, [""], {"2017/a"}, [LINK]),
+        (_folder_link, [""], {"2017/a", "j1"}, ["01-latest: a link to the folder 2017"]),
+        (_text_name_for_json, [""], {"j1", "j2"}, ["x.txt: a link to y.jsonl"]),
+        (_hidden_target, [""], {"current/a"}, []),
+        (_two_links_to_hidden, [""], {"b"}, ["current/a.txt: same file as"]),
+        (_symlink_loop, [""], {"j1"}, ["loop1.jsonl: cannot be read", "loop2.jsonl: cannot"]),
+        (_file_link, ["", "2017"], {"2017/a"}, [LINK, "2017/a.txt: reached again through another"]),
+        (_file_link, ["2017", ""], {"a"}, [LINK, "2017/a.txt: reached again through another"]),
+        (_file_link, ["", ""], {"2017/a"}, [LINK, LINK, "2017/a.txt: reached again through"]),
+    ],
+)
+def test_a_file_reached_several_ways_is_read_once_and_the_others_reported(
+    corpus, index, make, roots, ids, reported
+):
+    make(corpus)
+    paths = [corpus / root for root in roots]
+    for _run in range(2):  # a first build, then an incremental run over it
+        report = reindex(paths, index)
+        assert set(texts(index)) == ids
+        for expected in reported:
+            assert any(expected in reason for reason in reasons(report)), reasons(report)
+        assert len(report.skipped) == len(reported), reasons(report)
+    assert_agrees_with_full(paths, index)
+
+
+def test_links_that_fan_out_are_walked_once(corpus, index):
+    """2^12 ways to one folder: each real folder is walked once, the others reported."""
+    _link_fan(corpus)
+    report = reindex([corpus], index)
+    assert set(texts(index)) == {"fan/" + "p/" * 12 + "a"}
+    assert len(report.skipped) == 12 and all("a link to the folder" in r for r in reasons(report))
+
+
+def test_a_removed_link_gives_the_article_back_its_own_name(corpus, index):
+    _file_link(corpus)
+    reindex([corpus], index)
+    (corpus / "01-latest.txt").unlink()
+    report = reindex([corpus], index)
+    assert (set(texts(index)), report.skipped) == ({"2017/a"}, [])
+
+
+# Folders and files that cannot be looked at: the index keeps what it had.
+
+
+def test_an_unlisted_folder_yields_the_files_remembered_in_it(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.jsonl", "{}\n")
+    kept = write(corpus / "desk/b.jsonl", "{}\n")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == corpus / "desk":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    remembered = {corpus.resolve() / "desk": [kept.resolve(), corpus.resolve() / "desk/gone.jsonl"]}
+    items = list(discover([corpus], lambda folder: remembered.get(folder, [])))
+    assert [(type(i).__name__, getattr(i, "key", None)) for i in items] == [
+        ("Problem", None),
+        ("CorpusFile", "a.jsonl"),
+        ("CorpusFile", "desk/b.jsonl"),
+    ]
+    assert "folder cannot be listed: Permission denied" in items[0].reason
+
+
+def test_a_file_that_cannot_be_looked_at_comes_in_its_place(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
+        write(corpus / name, "{}\n")
+    real_stat = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if self.name == "b.jsonl":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    items = list(discover([corpus]))
+    assert [type(i).__name__ for i in items] == ["CorpusFile", "Unreachable", "CorpusFile"]
+    assert isinstance(items[1], Unreachable) and items[1].file.key == "b.jsonl"
+
+
+RESTRICTED = (
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+)
+
+
+def _restricted() -> list[str] | None:
+    """A command prefix under which file permissions apply, as for any service user."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv and subprocess.run([setpriv, *RESTRICTED, "true"]).returncode == 0:
+        return [setpriv, *RESTRICTED]
+    return None
+
+
+RUN = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from searchsvc.indexer import reindex
+    report = reindex([Path(sys.argv[1])], Path(sys.argv[2]), full=sys.argv[3] == "full")
+    print(json.dumps([str(p) for p in report.skipped]))
+    """
+)
+
+
+def restricted_reindex(corpus: Path, index: Path, full: bool = False) -> list[str]:
+    prefix = _restricted()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: permissions cannot be taken away")
+    command = [*prefix, sys.executable, "-c", RUN, str(corpus), str(index), "full" * full]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("target", "mode", "reported"),
+    [
+        ("desk", 0o111, "desk: folder cannot be listed: Permission denied"),  # listing only
+        ("desk", 0o000, "desk: folder cannot be listed: Permission denied"),
+        ("desk", 0o444, "desk/d.jsonl: cannot be read: Permission denied"),  # no stat
+        ("desk/d.jsonl", 0o000, "desk/d.jsonl: cannot be read: Permission denied"),
+        (".", 0o000, "corpus: folder cannot be listed: Permission denied"),  # the whole corpus
+    ],
+)
+def test_what_cannot_be_looked_at_keeps_its_articles(
+    tmp_path, corpus, index, target, mode, reported
+):
+    write(corpus / "top.jsonl", jsonl({"id": "a", "body": "Cocoa rose."}))
+    write(corpus / "desk/d.jsonl", jsonl({"id": "b", "body": "Oil fell."}))
+    write(corpus / "desk/late/e.txt", "Yen\n\nYen rose.\n")
+    (tmp_path / "index").mkdir(mode=0o777)
+    restricted_reindex(corpus, index)
+    before = texts(index)
+    os.chmod(corpus / target, mode)
+    try:
+        skipped = restricted_reindex(corpus, index)
+        assert texts(index) == before, skipped  # none of it was lost
+        assert any(reported in reason for reason in skipped), skipped
+        beside = tmp_path / "full"
+        shutil.copytree(index, beside)
+        os.chmod(beside, 0o777)
+        restricted_reindex(corpus, beside, full=True)
+        assert index_contents(beside) == index_contents(index)
+    finally:
+        os.chmod(corpus / target, 0o755 if target != "desk/d.jsonl" else 0o644)
+    assert reindex([corpus], index).skipped == []
+    assert_agrees_with_full([corpus], index)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["corpus", "corpus/a.jsonl"])
+def test_a_corpus_path_in_a_folder_it_may_not_search_is_one_line_exit_1(tmp_path, target):
+    prefix = _restricted()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: permissions cannot be taken away")
+    write(tmp_path / "locked/corpus/a.jsonl", jsonl({"id": "x", "body": "Cocoa rose."}))
+    (tmp_path / "index").mkdir(mode=0o777)
+    os.chmod(tmp_path / "locked", 0)
+    try:
+        command = [*prefix, sys.executable, "-m", "searchsvc", "reindex", "--index"]
+        command += [str(tmp_path / "index"), "--corpus", str(tmp_path / "locked" / target)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        os.chmod(tmp_path / "locked", 0o755)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("Error: reindex failed: Permission denied: ")
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_an_unreadable_file_keeps_its_unreadable_records_copies_in_a_full_build_too(
+    corpus, index, monkeypatch
+):
+    """A file that cannot be read keeps all it gave the index, kept copies included."""
+    write(corpus / "a.txt", "Cocoa\n\nCocoa rose.\n")
+    write(corpus / "b.jsonl", jsonl({"id": "x", "body": "Oil fell."}, {"id": "y", "body": "Y."}))
+    reindex([corpus], index)
+    write(corpus / "b.jsonl", jsonl({"id": "x", "body": ""}, {"id": "y", "body": "Y."}))
+    assert reindex([corpus], index).kept == ["x"]  # no text now: the indexed copy stays
+    real_open = Path.open
+
+    def open_(self, *args, **kwargs):
+        if self.name == "b.jsonl":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_)
+    report = reindex([corpus], index)
+    assert sorted(report.kept) == ["x", "y"] and set(texts(index)) == {"a", "x", "y"}
+    _full_report, full = full_build_beside([corpus], index)
+    assert index_contents(index) == full
