@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import os
 import pickle
 import secrets
@@ -182,6 +183,10 @@ def writer_lock(index_dir: Path, timeout: float):
 def checkpoint(point: str) -> None:
     """Pause here when a crash test asks to (SEARCHSVC_PAUSE_AT); otherwise nothing."""
     if os.environ.get("SEARCHSVC_PAUSE_AT") != point:
+        return
+    if multiprocessing.parent_process() is not None:
+        # The article writer's process inherits the setting: were it to pause first, the
+        # test would kill the command while the writer slept and the run went on.
         return
     marker = os.environ.get("SEARCHSVC_PAUSE_FILE")
     if marker:
