@@ -128,7 +128,7 @@ def _walk_unsorted(root: Path, remembered: Remembered) -> Iterator[CorpusFile | 
             subdirs.clear()
             yield Problem(str(here), "link leads outside the corpus; not followed")
             continue
-        if _revisits(here, real_root):
+        if _revisits(here, root, real_root):
             subdirs.clear()
             yield Problem(str(here), "link loops back into the corpus; not followed")
             continue
@@ -227,12 +227,14 @@ def _shown(path: Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _revisits(directory: Path, real_root: Path) -> bool:
-    """True for a linked directory whose target is one of its own ancestors."""
+def _revisits(directory: Path, root: Path, real_root: Path) -> bool:
+    """True for a linked directory whose target is one of its own ancestors in the walk."""
     if not directory.is_symlink():
         return False
     target = _real(directory)
-    return any(_real(parent) == target for parent in directory.parents) or target == real_root
+    # Only the walk's own folders: a root given as "a/b/.." has "a/b" above it, not in it.
+    walked = (parent for parent in directory.parents if parent.is_relative_to(root))
+    return target == real_root or any(_real(parent) == target for parent in walked)
 
 
 def read_file(corpus_file: CorpusFile) -> Iterator[Article | Problem]:

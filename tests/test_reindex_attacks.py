@@ -320,6 +320,7 @@ LINK = "01-latest.txt: a link to 2017/a.txt, read there"
         (_file_link, ["", "2017"], {"2017/a"}, [LINK, "2017/a.txt: reached again through another"]),
         (_file_link, ["2017", ""], {"a"}, [LINK, "2017/a.txt: reached again through another"]),
         (_file_link, ["", ""], {"2017/a"}, [LINK, LINK, "2017/a.txt: reached again through"]),
+        (_folder_link, ["2017/.."], {"2017/a", "j1"}, ["01-latest: a link to the folder 2017"]),
     ],
 )
 def test_a_file_reached_several_ways_is_read_once_and_the_others_reported(
