@@ -55,7 +55,7 @@ def rank(searcher, query, window: int, by_date: bool = False) -> Ranking:
     collector orders them); by date, newest first, undated last, ties to the
     higher document number (the later indexed), and no scores.
     """
-    query = query.accept(_array_phrase).accept(_array_and_not)
+    query = query.accept(_with_arrays)
     total = searcher.doc_count_all()
     mask = np.zeros(total, dtype=bool)
     scores = None if by_date else np.zeros(total, dtype=np.float64)
@@ -374,13 +374,6 @@ def _positions_in(postings: PostingArrays, docs: np.ndarray) -> tuple[np.ndarray
     return np.repeat(docs.astype(np.int64), counts), postings.positions[offsets]
 
 
-def _array_and_not(node: Q.Query) -> Q.Query:
-    if type(node) is Q.AndNot:
-        node = copy.copy(node)
-        node.__class__ = ArrayAndNot
-    return node
-
-
 class ArrayAndNot(Q.AndNot):
     """A AND NOT B whose matcher lists a segment's matches, found with arrays.
 
@@ -398,17 +391,23 @@ class ArrayAndNot(Q.AndNot):
         excluded, _ = evaluator._unscored().evaluate(
             self.b.matcher(searcher, searcher.boolean_context())
         )
-        docs = np.flatnonzero(mask & ~excluded)
-        weights = scores[docs].tolist() if scored else None
-        found = matching.ListMatcher(docs.tolist(), weights=weights, term=None)
-        return found if self.boost == 1.0 else matching.WrappingMatcher(found, boost=self.boost)
+        return _listed(np.flatnonzero(mask & ~excluded), scores, scored, self.boost)
 
 
-def _array_phrase(node: Q.Query) -> Q.Query:
-    if type(node) is Q.Phrase:
+def _with_arrays(node: Q.Query) -> Q.Query:
+    """The node as its array-evaluated class, where Whoosh's matcher would walk when built."""
+    swap = {Q.Phrase: ArrayPhrase, Q.AndNot: ArrayAndNot}.get(type(node))
+    if swap is not None:
         node = copy.copy(node)
-        node.__class__ = ArrayPhrase
+        node.__class__ = swap
     return node
+
+
+def _listed(docs: np.ndarray, scores, scored: bool, boost: float):
+    """A segment's matches as a ListMatcher whose weights are their scores."""
+    weights = scores[docs].tolist() if scored else None
+    found = matching.ListMatcher(docs.tolist(), weights=weights, term=None)
+    return found if boost == 1.0 else matching.WrappingMatcher(found, boost=boost)
 
 
 class ArrayPhrase(Q.Phrase):
@@ -452,9 +451,7 @@ class ArrayPhrase(Q.Phrase):
                     break
                 spans = spans.followed_by(word_docs, word_positions, self.slop)
             docs = np.unique(spans.docs)
-        weights = scores[docs].tolist() if scored else None
-        found = matching.ListMatcher(docs.tolist(), weights=weights, term=None)
-        return found if self.boost == 1.0 else matching.WrappingMatcher(found, boost=self.boost)
+        return _listed(docs, scores, scored, self.boost)
 
 
 @dataclass(frozen=True)
