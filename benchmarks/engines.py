@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from benchmarks.queries import BenchQuery
-from searchsvc.articles import Article
-from searchsvc.corpus import CorpusFile, discover, read_file
+from searchsvc.ingest.corpus import CorpusFile, discover, read_file
+from searchsvc.model.articles import Article
 
 PAGE_SIZE = 10
 _DATE = re.compile(r"\bdate:(\d{4})-(\d{2})\b")
@@ -45,7 +45,7 @@ def _month(query: str) -> tuple[str, tuple[datetime, datetime] | None]:
 
 
 def build_searchsvc(corpus: Path, index: Path, full: bool = True):
-    from searchsvc.indexer import reindex
+    from searchsvc.index.indexer import reindex
 
     return reindex([corpus], index, full=full)
 
@@ -55,7 +55,7 @@ class SearchsvcEngine:
 
     def __init__(self, index: Path):
         from searchsvc.config import load_config
-        from searchsvc.snapshot import IndexHandle
+        from searchsvc.engine.embedded.snapshot import IndexHandle
 
         # The settings the server would use (headline weight, ranking knobs).
         self.handle = IndexHandle.for_config(load_config({"index": index}))

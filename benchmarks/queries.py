@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from searchsvc.analysis import STOP_WORDS
+from searchsvc.text.analysis import STOP_WORDS
 
 QUERY_FILE = Path(__file__).with_name("queries-v1.tsv")
 CLASSES = ("one-word", "few-words", "phrase", "question", "date", "by-date", "deep-page")

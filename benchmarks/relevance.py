@@ -12,8 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
-from searchsvc.evaluation import score_run
-from searchsvc.suite import find_sets, in_half, primary_measure
+from searchsvc.evaluation.runs import score_run
+from searchsvc.evaluation.suite import find_sets, in_half, primary_measure
 
 DEPTH = 100
 BASELINES = ("plain-whoosh", "bm25s", "tantivy")
@@ -123,8 +123,8 @@ def available(engine: str) -> bool:
 def measure(suite: Path, workdir: Path, half: str = "all") -> dict:
     """{set: {"primary", "queries", engine: {measure: value}}} for searchsvc and the baselines."""
     from searchsvc.config import load_config
-    from searchsvc.snapshot import IndexHandle
-    from searchsvc.suite import cached_index, evaluate_set
+    from searchsvc.engine.embedded.snapshot import IndexHandle
+    from searchsvc.evaluation.suite import cached_index, evaluate_set
 
     results = {}
     for judged in find_sets(suite):

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from searchsvc.config import load_config
-from searchsvc.snapshot import IndexHandle
+from searchsvc.engine.embedded.snapshot import IndexHandle
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from searchsvc import store
 from searchsvc.config import load_config, setting_help
+from searchsvc.index import store
 
 EXIT_SKIPPED = 3
 EXIT_BUSY = 4
@@ -81,8 +81,8 @@ def reindex(corpus, index, full, lock_timeout, verbose):
 
 def run_reindex(config, full: bool = False, verbose: bool = False):
     """Reindex with a progress bar on a terminal; problems go to stderr as they are met."""
-    from searchsvc.corpus import CorpusFile, discover
-    from searchsvc.indexer import reindex as build
+    from searchsvc.index.indexer import reindex as build
+    from searchsvc.ingest.corpus import CorpusFile, discover
 
     show_bar = sys.stderr.isatty()
     total = sum(
@@ -132,10 +132,10 @@ def search_command(query, index, page, size, since, until, source, sort, as_json
     Example: searchsvc search '"houses of parliament" police' --since 2017
     """
     from searchsvc import create_app
+    from searchsvc.engine.embedded.querying import QueryError
+    from searchsvc.engine.embedded.snapshot import IndexHandle
     from searchsvc.params import ParameterError, search_request
-    from searchsvc.querying import QueryError
     from searchsvc.search import search
-    from searchsvc.snapshot import IndexHandle
 
     config = _config(index=index)
     args = {"q": query, "page": page, "size": size, "since": since, "until": until,
@@ -202,6 +202,6 @@ def serve(index, corpus, host, port, workers, threads):
     run_server(config)
 
 
-from searchsvc.evaluation import eval_command  # noqa: E402
+from searchsvc.evaluation.runs import eval_command  # noqa: E402
 
 main.add_command(eval_command, "eval")

@@ -130,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("snippets_per_hit", 3, "Most highlighted paragraphs shown for one hit.", _positive_int),
     Setting("title_boost", 3.0, "Weight of a headline match against a body match.", float),
-    # Ranking (searchsvc/ranking.py); each default is the best measured in docs/ranking.md.
+    # Ranking (engine/embedded/ranking.py); each default is the best measured in docs/ranking.md.
     Setting(
         "rank_k1", 1.2, "BM25 K1: how fast repeated words stop adding score.", _non_negative_float
     ),

@@ -14,14 +14,17 @@ from urllib.parse import quote
 
 from whoosh import query as Q
 
-from searchsvc import discovery, feedback, suggest
-from searchsvc.arrayrank import rank
-from searchsvc.filtercache import cached_ranges
-from searchsvc.querying import ParsedQuery, parse, text_terms
-from searchsvc.schema import record_to_article
-from searchsvc.shaping import shape
-from searchsvc.snapshot import IndexSnapshot
-from searchsvc.snippets import LEAD_CHARS, ParagraphStats, mark_terms, paragraph_snippets
+from searchsvc.discovery import spelling as suggest
+from searchsvc.discovery.snippets import LEAD_CHARS, ParagraphStats, mark_terms, paragraph_snippets
+from searchsvc.engine.embedded import feedback
+from searchsvc.engine.embedded.arrayrank import rank
+from searchsvc.engine.embedded.datecolumn import cached_ranges
+from searchsvc.engine.embedded.facets import facet_counts
+from searchsvc.engine.embedded.querying import ParsedQuery, parse, text_terms
+from searchsvc.engine.embedded.related import related_articles
+from searchsvc.engine.embedded.shaping import shape
+from searchsvc.engine.embedded.snapshot import IndexSnapshot
+from searchsvc.index.schema import record_to_article
 
 SORTS = ("relevance", "date")
 
@@ -126,7 +129,11 @@ def search(snapshot: IndexSnapshot, request: SearchRequest) -> SearchResult:
     result = SearchResult(
         parsed.text, total, True, request.page, request.size, 0.0, hits, corrected=corrected
     )
-    discovery.enrich_result(article_searcher, query, ranking.matched, parsed, result)
+    result.facets = facet_counts(article_searcher, query, ranking.matched)
+    if parsed.text and not parsed.match_all:
+        vocabulary = suggest.vocabulary_for(article_searcher)
+        if vocabulary is not None:
+            result.suggestion = suggest.suggest_query(parsed.text, vocabulary)
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
 
@@ -163,6 +170,12 @@ def get_article(snapshot: IndexSnapshot, article_id: str):
     article_searcher, _ = snapshot.searchers()
     stored = article_searcher.document(id=article_id)
     return record_to_article(stored["record"]) if stored else None
+
+
+def article_extras(snapshot: IndexSnapshot, article) -> dict:
+    """Extra keys for an article's JSON (and page): related articles."""
+    article_searcher, _ = snapshot.searchers()
+    return {"related": related_articles(article_searcher, article)}
 
 
 def article_dict(article) -> dict:

@@ -50,8 +50,8 @@ def _warm_up(worker) -> None:
     facet columns) took 1.44 s on Reuters, once per worker.
     """
     from searchsvc import search
-    from searchsvc.analysis import snowball_stem
-    from searchsvc.store import IndexMissing
+    from searchsvc.index.store import IndexMissing
+    from searchsvc.text.analysis import snowball_stem
 
     snowball_stem("warm")
     app = worker.wsgi

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from searchsvc import create_app
-from searchsvc.indexer import reindex
+from searchsvc.index.indexer import reindex
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SEARCHSVC_SHARED", REPO.parent / "shared"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import write_corpus
 
-from searchsvc.indexer import reindex
+from searchsvc.index.indexer import reindex
 
 SOURCES = ("Reuters", "AP", "Gazette")
 PLACES = ("Houston", "Rotterdam", "Riyadh", "Caracas", "Lagos", "Aberdeen")

@@ -13,8 +13,9 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from searchsvc import store, suggest
-from searchsvc.indexer import ReindexReport, reindex
+from searchsvc.discovery import spelling as suggest
+from searchsvc.index import store
+from searchsvc.index.indexer import ReindexReport, reindex
 
 ARTICLE_FIELDS = ("id", "title", "body", "date", "source", "topic")
 

@@ -7,7 +7,7 @@ import pickle
 import pytest
 from whoosh import fields
 
-from searchsvc.analysis import news_analyzer, stop_stems
+from searchsvc.text.analysis import news_analyzer, stop_stems
 
 
 def terms(text: str, **kwargs) -> list[str]:

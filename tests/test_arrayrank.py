@@ -12,17 +12,18 @@ from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import TEXT
 
-from searchsvc import arrayrank, schema, segments
-from searchsvc.arrayrank import _Postings, _PostingsCache, rank
-from searchsvc.codec import PackedCodec, PackedPositions
-from searchsvc.feedback import words_of
-from searchsvc.filtercache import cached_ranges
-from searchsvc.indexer import reindex
-from searchsvc.querying import parse
-from searchsvc.ranking import RankingSettings
+from searchsvc.engine.embedded import arrayrank
+from searchsvc.engine.embedded.arrayrank import _Postings, _PostingsCache, rank
+from searchsvc.engine.embedded.datecolumn import cached_ranges
+from searchsvc.engine.embedded.feedback import words_of
+from searchsvc.engine.embedded.querying import parse
+from searchsvc.engine.embedded.ranking import RankingSettings
+from searchsvc.engine.embedded.shaping import shape
+from searchsvc.engine.embedded.snapshot import IndexHandle
+from searchsvc.index import schema, segments
+from searchsvc.index.codec import PackedCodec, PackedPositions
+from searchsvc.index.indexer import reindex
 from searchsvc.search import SearchRequest, search
-from searchsvc.shaping import shape
-from searchsvc.snapshot import IndexHandle
 
 QUERIES = [
     "zebra",
@@ -279,7 +280,9 @@ def test_facet_ties_are_listed_alphabetically(index):
 @pytest.mark.parametrize("share", [0.0, 0.7, 1.0])
 def test_words_with_lead_credit_score_as_whoosh_walks(index, monkeypatch, share):
     # The test articles are too short to measure their leads: the share is set here.
-    monkeypatch.setattr("searchsvc.ranking.lead_share", lambda searcher, words: share)
+    monkeypatch.setattr(
+        "searchsvc.engine.embedded.ranking.lead_share", lambda searcher, words: share
+    )
     monkeypatch.setattr(arrayrank, "_cache", _PostingsCache(arrayrank.POSTINGS_CACHE_BYTES))
     snapshot = IndexHandle(index, ranking=RankingSettings(lead_words=3)).snapshot()
     for text in ["zebra report giraffe", "annual herd zebra zebra", "title:zebra herd -report"]:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from searchsvc import create_app
 from searchsvc.cli import EXIT_BUSY, EXIT_SKIPPED, main
-from searchsvc.store import writer_lock
+from searchsvc.index.store import writer_lock
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_reindex_that_cannot_write_is_one_line_and_exit_1(
     import errno
     import os
 
-    from searchsvc import store
+    from searchsvc.index import store
 
     args = ["reindex", "--corpus", str(corpus_dir), "--index", str(tmp_path / "index")]
     assert runner.invoke(main, args).exit_code == 0

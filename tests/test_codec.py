@@ -11,7 +11,12 @@ from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
 from whoosh.fields import ID, TEXT, Schema
 
-from searchsvc.codec import PackedCodec, PackedLeafMatcher, PackedPerDocReader, PackedPositions
+from searchsvc.index.codec import (
+    PackedCodec,
+    PackedLeafMatcher,
+    PackedPerDocReader,
+    PackedPositions,
+)
 
 WORDS = ["oil", "price", "rise", "opec", "cut", "output", "crude", "barrel", "talks", "gulf"]
 

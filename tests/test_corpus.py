@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.articles import Article
-from searchsvc.corpus import CorpusFile, Problem, discover, iter_file, read_file
+from searchsvc.ingest.corpus import CorpusFile, Problem, discover, iter_file, read_file
+from searchsvc.model.articles import Article
 
 
 def read(path: Path, key: str | None = None) -> tuple[list[Article], list[Problem]]:

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchsvc import create_app
-from searchsvc.facets import date_buckets
-from searchsvc.indexer import reindex
-from searchsvc.snapshot import IndexHandle
-from searchsvc.suggest import Vocabulary, edit_distance, suggest_query
+from searchsvc.discovery.spelling import Vocabulary, edit_distance, suggest_query
+from searchsvc.engine.embedded.facets import date_buckets
+from searchsvc.engine.embedded.snapshot import IndexHandle
+from searchsvc.index.indexer import reindex
 
 
 @pytest.mark.parametrize(
@@ -135,15 +135,15 @@ def test_complete_endpoint(discovery_client):
 
 @pytest.fixture
 def snapshot_(tmp_path):
-    from searchsvc.snapshot import IndexHandle
+    from searchsvc.engine.embedded.snapshot import IndexHandle
 
     _, index = build_discovery_index(tmp_path)
     return IndexHandle(index).snapshot()
 
 
 def _search(snapshot, text, tolerant=True):
-    from searchsvc.querying import parse
-    from searchsvc.suggest import tolerant_clauses, vocabulary_for, widen
+    from searchsvc.discovery.spelling import tolerant_clauses, vocabulary_for, widen
+    from searchsvc.engine.embedded.querying import parse
 
     searcher, _ = snapshot.searchers()
     query = parse(text, snapshot.parser, searcher.reader()).article_query
@@ -198,7 +198,8 @@ def test_long_words_are_not_corrected_quickly():
 
 
 def _saved_and_recounted(index):
-    from searchsvc import store, suggest
+    from searchsvc.discovery import spelling as suggest
+    from searchsvc.index import store
 
     generation = store.current_generation(index)
     articles, paragraphs = generation.open_indexes()
@@ -210,7 +211,8 @@ def _saved_and_recounted(index):
 
 def test_word_counts_are_saved_and_kept_exact_through_reindexes(tmp_path):
     """words.json always equals a recount of the stored articles, whatever changed."""
-    from searchsvc import store, suggest
+    from searchsvc.discovery import spelling as suggest
+    from searchsvc.index import store
 
     corpus, index = build_discovery_index(tmp_path)
     saved, recounted = _saved_and_recounted(index)
@@ -232,7 +234,7 @@ def test_word_counts_are_saved_and_kept_exact_through_reindexes(tmp_path):
 
 def test_saved_word_counts_load_at_once_on_a_large_index(tmp_path, monkeypatch):
     """No background counting (nor a search without suggestions) when the counts are saved."""
-    from searchsvc import suggest
+    from searchsvc.discovery import spelling as suggest
 
     corpus, index = build_discovery_index(tmp_path)
     monkeypatch.setattr(suggest, "SYNC_BUILD_ARTICLES", 0)  # "large": would build in a thread
@@ -244,7 +246,13 @@ def test_saved_word_counts_load_at_once_on_a_large_index(tmp_path, monkeypatch):
 
 def _reference_correction(word: str, vocabulary: Vocabulary) -> str | None:
     """Vocabulary.correct() as its docstring defines it, by brute force over every word."""
-    from searchsvc.suggest import MIN_SUGGESTED_COUNT, STOP_WORDS, WORD, _deletes, _deletes2
+    from searchsvc.discovery.spelling import (
+        MIN_SUGGESTED_COUNT,
+        STOP_WORDS,
+        WORD,
+        _deletes,
+        _deletes2,
+    )
 
     word = word.lower()
     if not 4 <= len(word) <= 24 or word in STOP_WORDS or not WORD.fullmatch(word):
@@ -280,7 +288,7 @@ def test_the_compact_correction_index_corrects_as_its_definition(words, typed):
 
 
 def test_a_long_text_has_only_its_first_words_looked_up(monkeypatch):
-    from searchsvc import suggest
+    from searchsvc.discovery import spelling as suggest
 
     looked_up = []
     monkeypatch.setattr(Vocabulary, "correct", lambda self, word: looked_up.append(word))
@@ -289,7 +297,7 @@ def test_a_long_text_has_only_its_first_words_looked_up(monkeypatch):
 
 
 def test_typo_clauses_are_bounded(snapshot_):
-    from searchsvc import suggest
+    from searchsvc.discovery import spelling as suggest
 
     searcher, _ = snapshot_.searchers()
     vocabulary = suggest.vocabulary_for(searcher)
@@ -304,7 +312,7 @@ def test_typo_clauses_are_bounded(snapshot_):
      "x " * 60 + "parliamen", "p" + "a" * 150],
 )  # fmt: skip
 def test_completion_work_is_capped(discovery_client, monkeypatch, q):
-    from searchsvc.querying import query_cost
+    from searchsvc.engine.embedded.querying import query_cost
     from searchsvc.web import complete
 
     costs = []
@@ -333,7 +341,7 @@ def test_completion_without_a_vocabulary_takes_the_commonest_terms(snapshot_):
 
 
 def test_facet_answers_are_kept_within_their_budget(discovery_client, monkeypatch):
-    from searchsvc import facets
+    from searchsvc.engine.embedded import facets
 
     monkeypatch.setattr(facets, "RESULTS_CACHE_BYTES", 20_000)
     for n in range(40):
@@ -348,7 +356,7 @@ def test_facet_answers_are_kept_within_their_budget(discovery_client, monkeypatc
 
 
 def test_date_range_documents_are_kept_within_their_budget(discovery_client, monkeypatch):
-    from searchsvc import filtercache
+    from searchsvc.engine.embedded import datecolumn as filtercache
 
     monkeypatch.setattr(filtercache, "_ranges", filtercache._RangeCache(2_000))
     totals = {}

@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from searchsvc.cli import main
-from searchsvc.evaluation import (
+from searchsvc.engine.embedded.querying import QueryError
+from searchsvc.engine.embedded.snapshot import IndexHandle
+from searchsvc.evaluation.runs import (
     EvalInputError,
     evaluate,
     read_qrels,
@@ -17,10 +19,7 @@ from searchsvc.evaluation import (
     score_run,
     write_run,
 )
-from searchsvc.querying import QueryError
-from searchsvc.search import search
-from searchsvc.snapshot import IndexHandle
-from searchsvc.suite import (
+from searchsvc.evaluation.suite import (
     STAMP_FILE,
     cached_index,
     find_sets,
@@ -29,6 +28,7 @@ from searchsvc.suite import (
     mean_ratio,
     run_suite,
 )
+from searchsvc.search import search
 
 QUERIES = (
     "c1\tCocoa prices and the drought\n"

@@ -66,7 +66,7 @@ def test_jsonl_export_respects_limit_and_sort(discovery_client, monkeypatch):
 def test_csv_cells_cannot_become_formulas(tmp_path):
     from conftest import write_corpus
 
-    from searchsvc.indexer import reindex
+    from searchsvc.index.indexer import reindex
 
     record = {"id": "f1", "title": '=HYPERLINK("http://x")', "body": "formula oil text"}
     corpus = write_corpus(tmp_path / "c", text_articles={}, jsonl_records=[record])
@@ -108,7 +108,7 @@ def test_links_use_the_configured_public_url(tmp_path, path):
 def test_feed_is_well_formed_whatever_the_text_holds(tmp_path):
     from conftest import write_corpus
 
-    from searchsvc.indexer import reindex
+    from searchsvc.index.indexer import reindex
 
     nasty = "".join(chr(c) for c in range(32)) + "\ufffe\uffff <b>&amp; ]]> \x7f\x85"
     record = {"id": "ctl\x01", "title": "Oil " + nasty, "body": "oil " + nasty, "source": "s\x02"}

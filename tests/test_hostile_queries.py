@@ -15,8 +15,8 @@ from test_reliability_support import MARKER, write_filler, write_markers
 
 from searchsvc import create_app
 from searchsvc.config import load_config
-from searchsvc.indexer import reindex
-from searchsvc.querying import MAX_SLOP
+from searchsvc.engine.embedded.querying import MAX_SLOP
+from searchsvc.index.indexer import reindex
 from searchsvc.web.complete import MAX_COMPLETE_LENGTH
 
 SECONDS_PER_REQUEST = 5.0  # generous: the machine is shared; a hang takes far longer

@@ -10,9 +10,10 @@ import pytest
 from conftest import write_corpus
 from whoosh.searching import Searcher
 
-from searchsvc import create_app, snippets
-from searchsvc.indexer import reindex
-from searchsvc.related import TEXT_CHARS
+from searchsvc import create_app
+from searchsvc.discovery import snippets
+from searchsvc.engine.embedded.related import TEXT_CHARS
+from searchsvc.index.indexer import reindex
 
 WORDS = "oil prices said company market bank rates police officer cocoa the of and to".split()
 ARTICLE_CHARS = 20 * snippets.SNIPPET_SCAN_CHARS  # large enough for any missing bound to show

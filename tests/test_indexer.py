@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import store
-from searchsvc.indexer import reindex
+from searchsvc.engine.embedded.snapshot import IndexHandle
+from searchsvc.index import store
+from searchsvc.index.indexer import reindex
 from searchsvc.search import SearchRequest, get_article, search
-from searchsvc.snapshot import IndexHandle
 
 EVERY_ID = {"london", "sport/cup-final", "wire-1", "wire-2", "wire-3"}
 

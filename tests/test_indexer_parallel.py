@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import parallel, segments, store
-from searchsvc.indexer import reindex
+from searchsvc.engine.embedded.snapshot import IndexHandle
+from searchsvc.index import parallel, segments, store
+from searchsvc.index.indexer import reindex
 from searchsvc.search import SearchRequest, search
-from searchsvc.snapshot import IndexHandle
 
 
 def write_wire(path: Path, count: int, word: str = "cocoa") -> None:
@@ -111,7 +111,7 @@ def test_a_child_that_dies_mid_run_stops_the_parent(tmp_path, child_always):
     (tmp_path / "ix").mkdir()
     from whoosh import index as whoosh_index
 
-    from searchsvc.schema import article_schema
+    from searchsvc.index.schema import article_schema
 
     whoosh_index.create_in(str(tmp_path / "ix"), article_schema())
     writer = parallel.BackgroundWriter(tmp_path / "ix", 32, "article index")
@@ -127,7 +127,7 @@ def test_a_child_that_dies_mid_run_stops_the_parent(tmp_path, child_always):
 def test_cached_date_ranges_score_and_filter_like_whoosh(index_dir):
     from whoosh import query as Q
 
-    from searchsvc.filtercache import cached_ranges
+    from searchsvc.engine.embedded.datecolumn import cached_ranges
 
     snapshot = IndexHandle(index_dir).snapshot()
     searcher, _ = snapshot.searchers()
@@ -145,7 +145,7 @@ def test_a_document_that_cannot_be_sent_is_an_error_not_a_hang(tmp_path, child_a
     (tmp_path / "ix").mkdir()
     from whoosh import index as whoosh_index
 
-    from searchsvc.schema import article_schema
+    from searchsvc.index.schema import article_schema
 
     whoosh_index.create_in(str(tmp_path / "ix"), article_schema())
     writer = parallel.BackgroundWriter(tmp_path / "ix", 32, "article index")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 
 from searchsvc import create_app
-from searchsvc.indexer import reindex
+from searchsvc.index.indexer import reindex
 
 JSON_ROUTES = {"/api/search", "/api/articles/<path:article_id>", "/api/complete", "/healthz",
                "/api/openapi.json"}  # fmt: skip

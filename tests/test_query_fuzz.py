@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 from test_reliability_support import MARKER, write_filler, write_markers
 
-from searchsvc import create_app, search, suggest
+from searchsvc import create_app, search
 from searchsvc.config import load_config
-from searchsvc.indexer import reindex
-from searchsvc.querying import (
+from searchsvc.discovery import spelling as suggest
+from searchsvc.engine.embedded.querying import (
     MAX_CLAUSES,
     MAX_DEPTH,
     MAX_EXPANDED_TERMS,
@@ -31,6 +31,7 @@ from searchsvc.querying import (
     MAX_SLOP,
     query_cost,
 )
+from searchsvc.index.indexer import reindex
 from searchsvc.web import complete
 
 MAX_QUERY_LENGTH = load_config(environ={}).max_query_length  # the default

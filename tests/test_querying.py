@@ -8,7 +8,7 @@ import pytest
 from whoosh import query as Q
 from whoosh.filedb.filestore import RamStorage
 
-from searchsvc.querying import (
+from searchsvc.engine.embedded.querying import (
     MAX_BOOST,
     MAX_CLAUSES,
     MAX_DEPTH,
@@ -23,8 +23,8 @@ from searchsvc.querying import (
     parse,
     query_cost,
 )
-from searchsvc.ranking import Coordinated, RankingSettings
-from searchsvc.schema import article_schema
+from searchsvc.engine.embedded.ranking import Coordinated, RankingSettings
+from searchsvc.index.schema import article_schema
 
 
 @pytest.fixture(scope="module")

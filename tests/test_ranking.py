@@ -9,9 +9,9 @@ import pytest
 from whoosh import query as Q
 from whoosh.filedb.filestore import RamStorage
 
-from searchsvc import ranking
 from searchsvc.config import load_config
-from searchsvc.ranking import (
+from searchsvc.engine.embedded import ranking
+from searchsvc.engine.embedded.ranking import (
     Coordinated,
     NewsWeighting,
     RankingSettings,
@@ -20,7 +20,7 @@ from searchsvc.ranking import (
     field_lengths,
     proximity_clauses,
 )
-from searchsvc.schema import article_schema
+from searchsvc.index.schema import article_schema
 
 FILLER = " ".join(f"filler{n}" for n in range(40))
 BODIES = {

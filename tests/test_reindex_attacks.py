@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from reindex_support import full_build_beside, generation_dirs, index_contents
 
-from searchsvc import indexer, store
-from searchsvc.articles import Article
-from searchsvc.corpus import CorpusFile, Unreachable, discover, read_file
-from searchsvc.indexer import reindex
+from searchsvc.index import indexer, store
+from searchsvc.index.indexer import reindex
+from searchsvc.ingest.corpus import CorpusFile, Unreachable, discover, read_file
+from searchsvc.model.articles import Article
 
 
 def jsonl(*records: dict) -> str:
@@ -415,7 +415,7 @@ RUN = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from searchsvc.indexer import reindex
+    from searchsvc.index.indexer import reindex
     report = reindex([Path(sys.argv[1])], Path(sys.argv[2]), full=sys.argv[3] == "full")
     print(json.dumps([str(p) for p in report.skipped]))
     """

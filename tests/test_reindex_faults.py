@@ -19,8 +19,8 @@ import pytest
 from reindex_support import generation_dirs, index_contents
 from test_reliability_support import write_filler
 
-from searchsvc import indexer, store
-from searchsvc.indexer import reindex
+from searchsvc.index import indexer, store
+from searchsvc.index.indexer import reindex
 
 RECORDS = 300  # about 60 KB: more than one read buffer, so a reader can be cut mid-file
 
@@ -200,8 +200,8 @@ RUN_LIMITED = textwrap.dedent(
     """
     import resource, signal, sys
     from pathlib import Path
-    from searchsvc import store
-    from searchsvc.indexer import reindex
+    from searchsvc.index import store
+    from searchsvc.index.indexer import reindex
     corpus, index, limit = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

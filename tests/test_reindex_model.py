@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from reindex_support import assert_consistent, generation_dirs, index_contents
 
-from searchsvc import indexer, store
-from searchsvc.corpus import _DATE_LINE
-from searchsvc.indexer import reindex
+from searchsvc.index import indexer, store
+from searchsvc.index.indexer import reindex
+from searchsvc.ingest.corpus import _DATE_LINE
 
 IDS = tuple(f"n{n}" for n in range(7))
 WORDS = "cocoa bank rates police storm harvest export union vote yen oil port".split()

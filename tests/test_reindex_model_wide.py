@@ -40,9 +40,9 @@ from test_reindex_model import (
     words,
 )
 
-from searchsvc import store
-from searchsvc.corpus import _DATE_LINE
-from searchsvc.indexer import reindex
+from searchsvc.index import store
+from searchsvc.index.indexer import reindex
+from searchsvc.ingest.corpus import _DATE_LINE
 
 NFC, NFD = unicodedata.normalize("NFC", "\u00e91"), unicodedata.normalize("NFD", "\u00e91")
 # Ids that are one id to a careless reader: case, normalisation, a trailing space (which

@@ -24,8 +24,8 @@ from test_reliability_support import (
     write_markers,
 )
 
-from searchsvc.indexer import reindex
-from searchsvc.store import CHECKPOINTS
+from searchsvc.index.indexer import reindex
+from searchsvc.index.store import CHECKPOINTS
 
 pytestmark = pytest.mark.slow
 

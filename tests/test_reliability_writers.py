@@ -15,8 +15,8 @@ from test_reliability_support import (
 )
 
 from searchsvc.cli import EXIT_BUSY
+from searchsvc.engine.embedded.snapshot import IndexHandle
 from searchsvc.search import SearchRequest, search
-from searchsvc.snapshot import IndexHandle
 
 pytestmark = pytest.mark.slow
 HOLD_SECONDS = 15.0  # long enough for two more CLI runs to start and stop

@@ -15,7 +15,7 @@ from test_reliability_support import Server
 
 from searchsvc import create_app
 from searchsvc.config import load_config
-from searchsvc.indexer import reindex
+from searchsvc.index.indexer import reindex
 
 PAYLOADS = [
     "<script>alert('x')</script>",

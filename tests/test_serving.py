@@ -198,7 +198,7 @@ def test_searchers_are_bounded_however_many_threads_serve(app):
 
 
 def test_a_thread_waits_for_a_pair_instead_of_opening_another(index_dir):
-    from searchsvc.snapshot import IndexHandle
+    from searchsvc.engine.embedded.snapshot import IndexHandle
 
     snapshot = IndexHandle(index_dir, max_searchers=1).snapshot()
     mine = snapshot.searchers()
@@ -213,8 +213,8 @@ def test_a_thread_waits_for_a_pair_instead_of_opening_another(index_dir):
 
 
 def test_a_pooled_searcher_forgets_idfs_past_its_bound(index_dir, monkeypatch):
-    from searchsvc import snapshot as snapshot_module
-    from searchsvc.snapshot import IndexHandle
+    from searchsvc.engine.embedded import snapshot as snapshot_module
+    from searchsvc.engine.embedded.snapshot import IndexHandle
 
     monkeypatch.setattr(snapshot_module, "MAX_CACHED_IDFS", 3)
     snapshot = IndexHandle(index_dir, max_searchers=1).snapshot()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from whoosh import query as Q
 
-from searchsvc import feedback
 from searchsvc.config import load_config
-from searchsvc.feedback import expand, words_of
-from searchsvc.querying import parse
-from searchsvc.ranking import RankingSettings, Word
+from searchsvc.engine.embedded import feedback
+from searchsvc.engine.embedded.feedback import expand, words_of
+from searchsvc.engine.embedded.querying import parse
+from searchsvc.engine.embedded.ranking import RankingSettings, Word
+from searchsvc.engine.embedded.shaping import shape
+from searchsvc.engine.embedded.snapshot import IndexHandle
 from searchsvc.search import SearchRequest, search
-from searchsvc.shaping import shape
-from searchsvc.snapshot import IndexHandle
 
 
 @pytest.fixture

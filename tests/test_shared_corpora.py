@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from searchsvc import create_app
-from searchsvc.indexer import reindex
+from searchsvc.index.indexer import reindex
 
 pytestmark = pytest.mark.shared
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from searchsvc import store
-from searchsvc.indexer import reindex
+from searchsvc.engine.embedded.snapshot import IndexHandle
+from searchsvc.index import store
+from searchsvc.index.indexer import reindex
 from searchsvc.search import SearchRequest, search
-from searchsvc.snapshot import IndexHandle
 
 
 def total(snapshot, q: str) -> int:

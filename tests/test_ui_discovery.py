@@ -106,8 +106,8 @@ def test_empty_state_offers_to_drop_filters(discovery_client):
 
 
 def test_timeline_svg_unit():
-    from searchsvc.facets import date_buckets
-    from searchsvc.timeline import MAX_SLOT, WIDTH, timeline_svg
+    from searchsvc.engine.embedded.facets import date_buckets
+    from searchsvc.web.timeline import MAX_SLOT, WIDTH, timeline_svg
 
     assert timeline_svg({"interval": None, "buckets": []}, lambda a, b: "") == ""
     from datetime import date

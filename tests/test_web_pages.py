@@ -79,7 +79,7 @@ def test_article_text_cannot_inject_markup(tmp_path):
     import json
 
     from searchsvc import create_app
-    from searchsvc.indexer import reindex
+    from searchsvc.index.indexer import reindex
 
     corpus = tmp_path / "c"
     corpus.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g
 
-from searchsvc.snapshot import IndexSnapshot
+from searchsvc.engine.embedded.snapshot import IndexSnapshot
 
 
 def settings():

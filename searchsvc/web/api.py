@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
 
-from searchsvc import discovery
 from searchsvc.params import search_request
-from searchsvc.search import article_dict, get_article, search
+from searchsvc.search import article_dict, article_extras, get_article, search
 from searchsvc.web import settings, snapshot
 from searchsvc.web.openapi import openapi_document
 
@@ -27,7 +26,7 @@ def api_article(article_id: str):
     article = get_article(current, article_id)
     if article is None:
         abort(404, description=f"no article with id {article_id!r}")
-    return jsonify(article_dict(article) | discovery.article_extras(current, article))
+    return jsonify(article_dict(article) | article_extras(current, article))
 
 
 @blueprint.get("/healthz")

@@ -15,11 +15,11 @@ import re
 from flask import Blueprint, jsonify, request
 from whoosh import query as Q
 
-from searchsvc.arrayrank import rank
+from searchsvc.discovery.spelling import vocabulary_for
+from searchsvc.engine.embedded.arrayrank import rank
+from searchsvc.engine.embedded.querying import normalise
 from searchsvc.params import ParameterError
-from searchsvc.querying import normalise
 from searchsvc.search import article_path
-from searchsvc.suggest import vocabulary_for
 from searchsvc.web import snapshot
 
 blueprint = Blueprint("complete", __name__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from searchsvc.engine.embedded.querying import QueryError
+from searchsvc.index.store import IndexIncompatible, IndexMissing
 from searchsvc.params import ParameterError
-from searchsvc.querying import QueryError
-from searchsvc.store import IndexIncompatible, IndexMissing
 from searchsvc.web.admission import RETRY_AFTER_SECONDS, Busy
 
 SECURITY_HEADERS = {

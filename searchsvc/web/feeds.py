@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, render_template, request
 
-from searchsvc.articles import parse_date
+from searchsvc.model.articles import parse_date
 from searchsvc.params import search_request
 from searchsvc.search import search
 from searchsvc.web import settings, snapshot

@@ -7,11 +7,10 @@ from dataclasses import replace
 
 from flask import Blueprint, abort, render_template, request, url_for
 
-from searchsvc import discovery
 from searchsvc.params import search_request
-from searchsvc.search import get_article, search
-from searchsvc.timeline import timeline_svg
+from searchsvc.search import article_extras, get_article, search
 from searchsvc.web import settings, snapshot
+from searchsvc.web.timeline import timeline_svg
 
 blueprint = Blueprint("ui", __name__)
 
@@ -61,7 +60,7 @@ def article_page(article_id: str):
     article = get_article(current, article_id)
     if article is None:
         abort(404, description=f"There is no article with the id “{article_id}”.")
-    extras = discovery.article_extras(current, article)
+    extras = article_extras(current, article)
     return render_template(
         "article.html",
         article=article,

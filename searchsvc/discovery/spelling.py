@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from searchsvc import store
-from searchsvc.analysis import STOP_WORDS
+from searchsvc.index import store
+from searchsvc.text.analysis import STOP_WORDS
 
 WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 MAX_WORDS = 300_000  # most distinct words kept, by frequency: bounds memory on huge corpora

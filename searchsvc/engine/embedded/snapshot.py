@@ -7,12 +7,12 @@ from pathlib import Path
 
 from whoosh import scoring
 
-from searchsvc import store
-from searchsvc.analysis import load_term_table
 from searchsvc.config import load_config
-from searchsvc.indexer import load_terms
-from searchsvc.querying import make_parser
-from searchsvc.ranking import NewsWeighting, RankingSettings
+from searchsvc.engine.embedded.querying import make_parser
+from searchsvc.engine.embedded.ranking import NewsWeighting, RankingSettings
+from searchsvc.index import store
+from searchsvc.index.indexer import load_terms
+from searchsvc.text.analysis import load_term_table
 
 SEARCHER_WAIT_SECONDS = 10  # then a pair past the bound is opened rather than wait longer
 MAX_CACHED_IDFS = 100_000  # words whose idf a searcher keeps (about 10 MB)

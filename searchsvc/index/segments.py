@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from whoosh import index as whoosh_index
 
-from searchsvc.codec import PackedCodec
+from searchsvc.index.codec import PackedCodec
 
 FULL = 0.9  # share of the pool's memory limit at which the segment is closed
 SMALL_SEGMENT_DOCS = 2_000  # segments below this are merged into the one being written

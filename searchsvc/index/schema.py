@@ -12,9 +12,9 @@ import json
 from whoosh.analysis import IDTokenizer, LowercaseFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
-from searchsvc.analysis import news_analyzer
-from searchsvc.articles import Article
-from searchsvc.codec import PackedPositions
+from searchsvc.text.analysis import news_analyzer
+from searchsvc.model.articles import Article
+from searchsvc.index.codec import PackedPositions
 
 # Names that match exactly, whatever their case: "source:reuters" finds "Reuters".
 _folded_id = IDTokenizer() | LowercaseFilter()

@@ -22,7 +22,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from searchsvc.segments import SegmentedWriter
+from searchsvc.index.segments import SegmentedWriter
 
 PARALLEL_MIN_OPERATIONS = 1_000  # below this a child process costs more than it saves
 BATCH_OPERATIONS = 64  # operations per message to the child

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import charset_normalizer
 
-from searchsvc.articles import Article, derive_title, parse_date, split_paragraphs
+from searchsvc.model.articles import Article, derive_title, parse_date, split_paragraphs
 
 SUFFIXES = (".txt", ".jsonl")
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024

@@ -30,7 +30,7 @@ from whoosh.matching import Matcher
 from whoosh.reading import TermNotFound
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer, bm25
 
-from searchsvc.codec import BYTE_LENGTHS, field_length_bytes
+from searchsvc.index.codec import BYTE_LENGTHS, field_length_bytes
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def lead_share(searcher, lead_words: int) -> float:
 
 
 def _measure_lead_share(reader, lead_words: int) -> float:
-    from searchsvc.analysis import stop_stems, term_spans
+    from searchsvc.text.analysis import stop_stems, term_spans
 
     stops = stop_stems()
     total = reader.doc_count_all()

@@ -15,14 +15,22 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from searchsvc.evaluation import EvalInputError, Evaluation, evaluate, read_qrels, read_queries
+from searchsvc.evaluation.runs import EvalInputError, Evaluation, evaluate, read_qrels, read_queries
 
 SET_FILES = ("corpus.jsonl", "queries.tsv", "qrels.txt")
 BASELINES_FILE = "baselines.tsv"
 HALVES = ("all", "tune", "test")
 TABLE_MEASURES = ("MAP", "nDCG@10", "MRR@10", "Recall@100")
 # The modules that decide what an index holds: a change to any of them rebuilds.
-FORMAT_MODULES = ("analysis", "articles", "codec", "corpus", "indexer", "schema", "segments")
+FORMAT_MODULES = (
+    "text.analysis",
+    "model.articles",
+    "index.codec",
+    "ingest.corpus",
+    "index.indexer",
+    "index.schema",
+    "index.segments",
+)
 STAMP_FILE = "suite-stamp.json"
 
 
@@ -129,8 +137,8 @@ def file_digest(path: Path) -> str:
 
 def cached_index(judged: JudgedSet, cache: Path) -> tuple[Path, bool]:
     """The set's index in `cache`, built when missing or stale; (path, whether it was built)."""
-    from searchsvc import store
-    from searchsvc.indexer import reindex
+    from searchsvc.index import store
+    from searchsvc.index.indexer import reindex
 
     index = Path(cache) / judged.name
     stamp = {"corpus": file_digest(judged.corpus), "format": format_stamp()}
@@ -234,8 +242,8 @@ def _ratio(value: float | None) -> str:
 def run_suite(root: Path, cache: Path, half: str = "all", depth: int = 100, config=None):
     """Every set under `root`, each on its cached index: a SetResult per set, in name order."""
     from searchsvc.config import load_config
-    from searchsvc.ranking import RankingSettings
-    from searchsvc.snapshot import IndexHandle
+    from searchsvc.engine.embedded.ranking import RankingSettings
+    from searchsvc.engine.embedded.snapshot import IndexHandle
 
     config = config or load_config()
     results = []

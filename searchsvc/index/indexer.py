@@ -32,14 +32,16 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from searchsvc import store, suggest
-from searchsvc.analysis import term_table
-from searchsvc.articles import Article
-from searchsvc.codec import PackedPositions
-from searchsvc.corpus import CorpusFile, Problem, Unreachable, discover, iter_file
-from searchsvc.parallel import BackgroundWriter, WriterFailed
-from searchsvc.schema import article_document, article_schema, paragraph_schema
-from searchsvc.segments import SegmentedWriter
+from searchsvc.index import store
+
+from searchsvc.discovery import spelling as suggest
+from searchsvc.text.analysis import term_table
+from searchsvc.model.articles import Article
+from searchsvc.index.codec import PackedPositions
+from searchsvc.ingest.corpus import CorpusFile, Problem, Unreachable, discover, iter_file
+from searchsvc.index.parallel import BackgroundWriter, WriterFailed
+from searchsvc.index.schema import article_document, article_schema, paragraph_schema
+from searchsvc.index.segments import SegmentedWriter
 
 MANIFEST_VERSION = 2
 TERMS_FILE = "terms.json"

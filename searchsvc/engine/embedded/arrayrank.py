@@ -35,9 +35,14 @@ from whoosh.query.spans import SpanNear2
 from whoosh.scoring import WeightScorer
 from whoosh.util import make_binary_tree
 
-from searchsvc.codec import PackedLeafMatcher, PackedPositions, PostingArrays, inlined_arrays
-from searchsvc.filtercache import index_dates
-from searchsvc.ranking import CoordinationMatcher, NewsScorer, WordMatcher, field_length_array
+from searchsvc.engine.embedded.datecolumn import index_dates
+from searchsvc.engine.embedded.ranking import (
+    CoordinationMatcher,
+    NewsScorer,
+    WordMatcher,
+    field_length_array,
+)
+from searchsvc.index.codec import PackedLeafMatcher, PackedPositions, PostingArrays, inlined_arrays
 
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024  # decoded posting lists kept per process
 

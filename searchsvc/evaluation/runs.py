@@ -94,7 +94,7 @@ def run_queries(
     snapshot, queries: dict[str, str], depth: int, max_window: int
 ) -> tuple[dict[str, list[tuple[str, float]]], dict[str, str]]:
     """Each query through search() -> ({qid: [(docid, score), ...]}, {qid: error})."""
-    from searchsvc.querying import QueryError
+    from searchsvc.engine.embedded.querying import QueryError
     from searchsvc.search import SearchRequest, search
 
     size = min(depth, max_window)
@@ -241,16 +241,16 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
         return
     if not queries_path or not qrels_path:
         raise click.UsageError("give --queries and --qrels, or --suite")
-    from searchsvc import store
     from searchsvc.config import load_config
-    from searchsvc.snapshot import IndexHandle
+    from searchsvc.engine.embedded.snapshot import IndexHandle
+    from searchsvc.index import store
 
     try:
         config = load_config({"index": index})
         queries = read_queries(queries_path)
         qrels = read_qrels(qrels_path)
         if half != "all":
-            from searchsvc.suite import in_half
+            from searchsvc.evaluation.suite import in_half
 
             qrels = {qid: docs for qid, docs in qrels.items() if in_half(qid, half)}
             queries = {qid: text for qid, text in queries.items() if qid in qrels}
@@ -272,8 +272,8 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
 
 
 def _eval_suite(suite_dir: Path, cache_dir: Path | None, half: str, depth: int, as_json: bool):
-    from searchsvc import store
-    from searchsvc.suite import default_cache, format_suite, mean_ratio, run_suite
+    from searchsvc.evaluation.suite import default_cache, format_suite, mean_ratio, run_suite
+    from searchsvc.index import store
 
     try:
         results = run_suite(suite_dir, cache_dir or default_cache(), half, depth)

@@ -28,8 +28,13 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from searchsvc.analysis import TOKEN_PATTERN, stop_stems
-from searchsvc.ranking import Coordinated, RankingSettings, body_words, proximity_clauses
+from searchsvc.engine.embedded.ranking import (
+    Coordinated,
+    RankingSettings,
+    body_words,
+    proximity_clauses,
+)
+from searchsvc.text.analysis import TOKEN_PATTERN, stop_stems
 
 TEXT_FIELDS = ("title", "body")
 FILTER_FIELDS = {"source", "date", "topic"}

@@ -16,9 +16,9 @@ from collections import Counter
 
 from whoosh import query as Q
 
-from searchsvc import suggest
-from searchsvc.analysis import stop_stems, term_spans
-from searchsvc.ranking import RankingSettings, Word, idf
+from searchsvc.discovery import spelling as suggest
+from searchsvc.engine.embedded.ranking import RankingSettings, Word, idf
+from searchsvc.text.analysis import stop_stems, term_spans
 
 CANDIDATES = 100  # words looked up in the index per feedback, the most frequent first
 

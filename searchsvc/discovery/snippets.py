@@ -21,7 +21,7 @@ from whoosh.highlight import (
 from whoosh.scoring import bm25
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from searchsvc.analysis import term_spans
+from searchsvc.text.analysis import term_spans
 
 WHOLE_PARAGRAPH_CHARS = 420  # shorter paragraphs are shown whole
 WINDOW_CHARS = 320

@@ -23,7 +23,7 @@ _ABBREVIATIONS = {
 @functools.cache
 def _sentence_splitter():
     """Punkt, untrained but for the abbreviations; imported on first use (it is slow to load)."""
-    from searchsvc.analysis import import_from_nltk
+    from searchsvc.text.analysis import import_from_nltk
 
     punkt = import_from_nltk("nltk.tokenize.punkt")
     parameters = punkt.PunktParameters()

@@ -14,7 +14,7 @@ from collections import Counter
 
 from whoosh import query as Q
 
-from searchsvc.ranking import Word, idf
+from searchsvc.engine.embedded.ranking import Word, idf
 
 TEXT_FIELDS = ("title", "body")
 

@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 from whoosh import query as Q
 
-from searchsvc.filtercache import index_dates
+from searchsvc.engine.embedded.datecolumn import index_dates
 
 MAX_FACET_VALUES = 12  # values listed per facet, most frequent first
 MAX_TOPIC_TERMS = 2_000  # topic vocabularies larger than this are not faceted

@@ -1,0 +1,1 @@
+"""Ingest: corpus files on disk -> Article records."""

@@ -1,0 +1,1 @@
+"""The model: plain records (articles, search requests and results) every layer shares."""
