@@ -393,8 +393,11 @@ class WideReindexModel(ReindexModel):
     def must_report(self) -> bool:
         """Something the run must name: a link to what is read anyway, a file reached
         twice, a dangling or looping link, what cannot be read or listed."""
-        if any(os.path.lexists(self.corpus / relative) for relative in self.sealed):
-            return True
+        for relative, how in self.sealed.items():
+            path = self.corpus / relative
+            # An unreadable folder can still be listed, and nothing opens it.
+            if os.path.lexists(path) and not (how == "unreadable" and path.is_dir()):
+                return True
         real_corpus = self.corpus.resolve()
         for name in self.links():
             target = Path(os.path.realpath(self.corpus / name))
