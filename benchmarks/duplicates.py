@@ -15,6 +15,7 @@ import csv
 import math
 import random
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections import Counter
@@ -130,22 +131,32 @@ def report(name: str, articles: list[Article]) -> duplicates.Signatures:
     print(f"  sign {sign_cpu:.2f} s CPU ({sign_wall:.2f} wall); "
           f"group {group_cpu:.2f} s CPU ({group_wall:.2f} wall); peak {memory:.0f} MB traced; "
           f"signatures {signatures.values.nbytes / 1e6:.1f} MB")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / duplicates.FILE_NAME
+        _, save_cpu, _ = timed(duplicates.save, path, signatures)
+        loaded, load_cpu, _ = timed(duplicates.load, path)
+        print(f"  {duplicates.FILE_NAME}: {path.stat().st_size / 1e6:.1f} MB, saved in "
+              f"{save_cpu:.2f} s CPU, loaded in {load_cpu:.2f} s"
+              f"{'' if loaded == signatures else ' DIFFERENT'}")  # fmt: skip
     (i, j), band_cpu, _ = timed(duplicates.candidate_pairs, signatures.values)
     ours = set(zip(i.tolist(), j.tolist(), strict=True))
     theirs, lsh_cpu, _ = timed(lsh_candidates, signatures)
     same = "the same pairs" if ours == theirs else f"DIFFERENT: {len(theirs)} pairs"
     print(f"  candidates: {len(ours)} from the bands in {band_cpu:.2f} s CPU; "
           f"MinHashLSH insert+query {lsh_cpu:.2f} s CPU, {same}")  # fmt: skip
-    print("  threshold  pairs(no window)  groups  in groups  sizes  | components  chained  <0.3")
+    # loose: groups holding two articles less similar than the threshold; far: below 0.3.
+    print("  threshold  pairs(no window)  groups  in groups  sizes  loose far"
+          "  | components  loose far")  # fmt: skip
     for threshold in THRESHOLDS:
         found = duplicates.pairs(signatures, threshold)
         unbounded = duplicates.pairs(signatures, threshold, window=math.inf)
         greedy = members(duplicates.groups(signatures, threshold))
         joined = members(components(signatures, threshold))
-        loose, unrelated = chained(signatures, joined, threshold)
         print(f"  {threshold:.2f}  {len(found):6d}({len(unbounded):5d})  {len(greedy):5d}  "
-              f"{sum(map(len, greedy)):6d}  {sizes(greedy):14s} | {len(joined):5d}  "
-              f"{loose:4d}  {unrelated:4d}")  # fmt: skip
+              f"{sum(map(len, greedy)):6d}  {sizes(greedy):14s} "
+              "{:3d} {:3d}  | {:5d}  {:3d} {:3d}".format(
+                  *chained(signatures, greedy, threshold), len(joined),
+                  *chained(signatures, joined, threshold)))  # fmt: skip
     split = sum(grouping[a] != grouping[b] for a, b, _ in duplicates.pairs(signatures))
     print(f"  at {duplicates.THRESHOLD}: {split} near-duplicate pairs end in different groups")
     return signatures
