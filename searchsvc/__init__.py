@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from searchsvc.config import load_config
-from searchsvc.engine.embedded.snapshot import IndexHandle
+from searchsvc.engine import open_engine
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["SEARCHSVC"] = settings
     app.json.sort_keys = False  # keys in the order the result declares them
-    app.extensions["searchsvc.index"] = IndexHandle.for_config(settings)
+    app.extensions["searchsvc.engine"] = open_engine(settings)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
     app.register_blueprint(feeds.blueprint)

@@ -10,6 +10,7 @@ that changed while it was read (listed on stderr);
 from __future__ import annotations
 
 import html
+import json
 import re
 import sys
 from contextlib import nullcontext
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import click
 
-from searchsvc.config import load_config, setting_help
+from searchsvc.config import ENGINES, load_config, setting_help
 from searchsvc.index import store
+from searchsvc.model.errors import EngineUnavailable, IndexMissing
 
 EXIT_SKIPPED = 3
 EXIT_BUSY = 4
@@ -40,6 +42,9 @@ index_option = click.option(
     "--index", "index", type=click.Path(file_okay=False, path_type=Path),
     help=setting_help("index"),
 )  # fmt: skip
+engine_option = click.option(
+    "--engine", "engine", type=click.Choice(ENGINES), help=setting_help("engine")
+)
 corpus_option = click.option(
     "--corpus", "corpus", multiple=True, type=click.Path(path_type=Path),
     help=setting_help("corpus") + " Repeat for several.",
@@ -59,10 +64,11 @@ def main():
 @main.command()
 @corpus_option
 @index_option
+@engine_option
 @click.option("--full", is_flag=True, help="Rebuild from scratch instead of updating.")
 @click.option("--lock-timeout", type=float, help=setting_help("lock_timeout"))
 @click.option("-v", "--verbose", is_flag=True, help="List every problem, not just the first 50.")
-def reindex(corpus, index, full, lock_timeout, verbose):
+def reindex(corpus, index, engine, full, lock_timeout, verbose):
     """Bring the index in line with the corpus.
 
     Only new, changed and deleted files and records are processed (found by
@@ -72,7 +78,7 @@ def reindex(corpus, index, full, lock_timeout, verbose):
 
     Example: searchsvc reindex --corpus ~/archive --corpus extra.jsonl
     """
-    config = _config(corpus=corpus or None, index=index, lock_timeout=lock_timeout)
+    config = _config(corpus=corpus or None, index=index, engine=engine, lock_timeout=lock_timeout)
     report = run_reindex(config, full=full, verbose=verbose)
     click.echo(report.summary())
     if report.skipped:
@@ -81,7 +87,7 @@ def reindex(corpus, index, full, lock_timeout, verbose):
 
 def run_reindex(config, full: bool = False, verbose: bool = False):
     """Reindex with a progress bar on a terminal; problems go to stderr as they are met."""
-    from searchsvc.index.indexer import reindex as build
+    from searchsvc.engine import open_engine
     from searchsvc.ingest.corpus import CorpusFile, discover
 
     show_bar = sys.stderr.isatty()
@@ -93,9 +99,8 @@ def run_reindex(config, full: bool = False, verbose: bool = False):
     bar = click.progressbar(length=total, label="Indexing", file=sys.stderr) if show_bar else None
     try:
         with bar or nullcontext():
-            report = build(
+            report = open_engine(config).reindex(
                 config.corpus,
-                config.index,
                 full=full,
                 lock_timeout=config.lock_timeout,
                 progress=bar.update if bar else None,
@@ -104,7 +109,7 @@ def run_reindex(config, full: bool = False, verbose: bool = False):
         raise BusyError(str(error)) from None
     except store.ReindexFailed as error:  # e.g. a full disk: the old index still serves
         raise click.ClickException(str(error)) from None
-    except FileNotFoundError as error:
+    except (FileNotFoundError, EngineUnavailable) as error:
         raise click.ClickException(str(error)) from None
     shown = report.problems if verbose else report.problems[:PROBLEMS_SHOWN]
     for problem in shown:
@@ -119,6 +124,7 @@ def run_reindex(config, full: bool = False, verbose: bool = False):
 @main.command("search")
 @click.argument("query", required=False, default="")
 @index_option
+@engine_option
 @click.option("--page", default="1", help="Page of results, from 1.")
 @click.option("--size", default="10", help="Hits per page.")
 @click.option("--since", help="Earliest date: 2017, 2017-03 or 2017-03-22.")
@@ -126,36 +132,32 @@ def run_reindex(config, full: bool = False, verbose: bool = False):
 @click.option("--source", help="Only articles from this source.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the body /api/search returns.")
-def search_command(query, index, page, size, since, until, source, sort, as_json):
+def search_command(query, index, engine, page, size, since, until, source, sort, as_json):
     """Search the index and print the results.
 
     Example: searchsvc search '"houses of parliament" police' --since 2017
     """
-    from searchsvc import create_app
-    from searchsvc.engine.embedded.querying import QueryError
-    from searchsvc.engine.embedded.snapshot import IndexHandle
+    from searchsvc.engine import open_engine
     from searchsvc.params import ParameterError, search_request
     from searchsvc.search import search
 
-    config = _config(index=index)
+    config = _config(index=index, engine=engine)
     args = {"q": query, "page": page, "size": size, "since": since, "until": until,
             "source": source, "sort": sort}  # fmt: skip
     try:
         request = search_request(args, config)
-        snapshot = IndexHandle.for_config(config).snapshot()
-        result = search(snapshot, request)
-    except (ParameterError, QueryError, store.IndexMissing) as error:
+        result = search(open_engine(config).view(), request)
+    except (ParameterError, IndexMissing, EngineUnavailable) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
-        app = create_app({"index": config.index})
-        click.echo(app.json.dumps(result.to_dict()))
+        # The bytes /api/search sends: Flask's JSON is json.dumps, keys in declared order.
+        click.echo(json.dumps(result.to_dict()))
         return
     _print_result(result)
 
 
 def _print_result(result) -> None:
-    plus = "" if result.total_exact else "+"
-    click.echo(f"{result.total:,}{plus} articles for {result.query!r} ({result.took_ms:.0f} ms)")
+    click.echo(f"{result.total:,} articles for {result.query!r} ({result.took_ms:.0f} ms)")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     first = (result.page - 1) * result.size
@@ -177,12 +179,13 @@ def _terminal_text(snippet: str) -> str:
 
 @main.command()
 @index_option
+@engine_option
 @corpus_option
 @click.option("--host", help=setting_help("host"))
 @click.option("--port", type=int, help=setting_help("port"))
 @click.option("--workers", type=int, help=setting_help("workers"))
 @click.option("--threads", type=int, help=setting_help("threads"))
-def serve(index, corpus, host, port, workers, threads):
+def serve(index, engine, corpus, host, port, workers, threads):
     """Serve the web UI and JSON API with gunicorn.
 
     Builds the index from the corpus first when there is none. Reindexing
@@ -190,12 +193,18 @@ def serve(index, corpus, host, port, workers, threads):
 
     Example: searchsvc serve --port 8080 --workers 2
     """
+    from searchsvc.engine import open_engine
     from searchsvc.server import run_server
 
-    config = _config(index=index, corpus=corpus or None, host=host, port=port,
+    config = _config(index=index, engine=engine, corpus=corpus or None, host=host, port=port,
                      workers=workers, threads=threads)  # fmt: skip
-    if not store.has_index(config.index):
-        click.echo(f"No index in {config.index}; building it from the corpus first.", err=True)
+    try:
+        has_index = open_engine(config).has_index()
+    except EngineUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if not has_index:
+        where = config.index if config.engine == "whoosh" else config.opensearch_index
+        click.echo(f"No index in {where}; building it from the corpus first.", err=True)
         report = run_reindex(config)
         click.echo(report.summary(), err=True)
     click.echo(f"Serving on http://{config.host}:{config.port}/", err=True)

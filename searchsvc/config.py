@@ -44,6 +44,16 @@ def _boolean(value: Any) -> bool:
     raise ValueError("must be true or false")
 
 
+def _engine(value: Any) -> str:
+    name = str(value).strip().lower()
+    if name not in ENGINES:
+        raise ValueError(f"must be one of {', '.join(ENGINES)}")
+    return name
+
+
+ENGINES = ("whoosh", "opensearch")
+
+
 def _base_url(value: Any) -> str:
     """An absolute http(s) address without a trailing slash, or "" for none."""
     text = str(value).strip().rstrip("/")
@@ -68,7 +78,14 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("index", "index", "Directory that holds the search index.", Path),
+    Setting(
+        "engine",
+        "whoosh",
+        "Search engine: whoosh (embedded, an index directory on this machine) or opensearch "
+        "(a cluster; see the opensearch_* settings and docs/scaling.md).",
+        _engine,
+    ),
+    Setting("index", "index", "Directory that holds the search index (engine whoosh).", Path),
     Setting(
         "corpus",
         "corpus",
@@ -198,6 +215,32 @@ SETTINGS: tuple[Setting, ...] = (
         "Also find misspelled words' corrections and the last word as a prefix, ranked "
         "below exact matches (true/false).",
         _boolean,
+    ),
+)
+
+# The OpenSearch engine's cluster (engine opensearch).
+SETTINGS += (
+    Setting(
+        "opensearch_url",
+        "",
+        "OpenSearch node URLs, comma-separated (http:// or https://).",
+        str,
+    ),
+    Setting(
+        "opensearch_index",
+        "searchsvc",
+        "Name of the alias readers search; each generation is an index <name>-g<N>.",
+        str,
+    ),
+    Setting("opensearch_user", "", "User for a cluster that asks for one.", str),
+    Setting("opensearch_password", "", "That user's password.", str),
+    Setting("opensearch_ca_certs", "", "CA bundle for an https cluster with its own CA.", str),
+    Setting("opensearch_verify_certs", True, "Check the cluster's TLS certificate.", _boolean),
+    Setting(
+        "opensearch_timeout",
+        10.0,
+        "Seconds to wait for the cluster before answering 503.",
+        _non_negative_float,
     ),
 )
 

@@ -50,17 +50,17 @@ def _warm_up(worker) -> None:
     facet columns) took 1.44 s on Reuters, once per worker.
     """
     from searchsvc import search
-    from searchsvc.index.store import IndexMissing
+    from searchsvc.model.errors import EngineUnavailable, IndexMissing
     from searchsvc.text.analysis import snowball_stem
 
     snowball_stem("warm")
     app = worker.wsgi
     try:
-        snapshot = app.extensions["searchsvc.index"].snapshot()
-        search.search(snapshot, search.SearchRequest(q="warm", snippets=0))
-        snapshot.release()  # this thread serves no requests: its searchers go to one that does
-    except IndexMissing:
-        pass  # served as 503 until an index exists
+        view = app.extensions["searchsvc.engine"].view()
+        search.search(view, search.SearchRequest(q="warm", snippets=0))
+        view.release()  # this thread serves no requests: its searchers go to one that does
+    except (IndexMissing, EngineUnavailable):
+        pass  # served as 503 until an index exists and the engine answers
 
 
 def run_server(config) -> None:

@@ -13,8 +13,8 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from searchsvc.discovery import spelling as suggest
 from searchsvc.index import store
+from searchsvc.index import words as word_counts
 from searchsvc.index.indexer import ReindexReport, reindex
 
 ARTICLE_FIELDS = ("id", "title", "body", "date", "source", "topic")
@@ -75,7 +75,7 @@ def index_contents(index_dir: Path) -> dict:
     return {
         "articles": by_id,
         "info": (info["articles"], info["paragraphs"]),
-        "words": +(suggest.load_word_counts(generation.path) or Counter()),
+        "words": +(word_counts.load_word_counts(generation.path) or Counter()),
     }
 
 
@@ -87,7 +87,7 @@ def assert_consistent(contents: dict) -> None:
     assert contents["info"] == (len(articles), paragraphs)
     words = Counter()
     for entry in articles.values():
-        words.update(suggest.article_words(entry["record"]))
+        words.update(word_counts.article_words(entry["record"]))
     assert contents["words"] == +words
 
 

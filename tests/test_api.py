@@ -241,7 +241,8 @@ def test_no_index_is_503_not_500(tmp_path):
 def test_ranking_settings_passed_to_the_app_are_used(index_dir):
     from searchsvc import create_app
 
-    handle = create_app({"index": index_dir, "rank_lead_words": 0}).extensions["searchsvc.index"]
+    app = create_app({"index": index_dir, "rank_lead_words": 0})
+    handle = app.extensions["searchsvc.engine"].handle
     assert handle.ranking.lead_words == 0
 
 

@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchsvc import create_app
-from searchsvc.discovery.spelling import Vocabulary, edit_distance, suggest_query
+from searchsvc.discovery.spelling import suggest_query
 from searchsvc.engine.embedded.facets import date_buckets
 from searchsvc.engine.embedded.snapshot import IndexHandle
 from searchsvc.index.indexer import reindex
+from searchsvc.text.vocabulary import Vocabulary, edit_distance
 
 
 @pytest.mark.parametrize(
@@ -142,8 +143,8 @@ def snapshot_(tmp_path):
 
 
 def _search(snapshot, text, tolerant=True):
-    from searchsvc.discovery.spelling import tolerant_clauses, vocabulary_for, widen
     from searchsvc.engine.embedded.querying import parse
+    from searchsvc.engine.embedded.typos import tolerant_clauses, vocabulary_for, widen
 
     searcher, _ = snapshot.searchers()
     query = parse(text, snapshot.parser, searcher.reader()).article_query
@@ -198,8 +199,8 @@ def test_long_words_are_not_corrected_quickly():
 
 
 def _saved_and_recounted(index):
-    from searchsvc.discovery import spelling as suggest
     from searchsvc.index import store
+    from searchsvc.index import words as suggest
 
     generation = store.current_generation(index)
     articles, paragraphs = generation.open_indexes()
@@ -211,8 +212,8 @@ def _saved_and_recounted(index):
 
 def test_word_counts_are_saved_and_kept_exact_through_reindexes(tmp_path):
     """words.json always equals a recount of the stored articles, whatever changed."""
-    from searchsvc.discovery import spelling as suggest
     from searchsvc.index import store
+    from searchsvc.index import words as suggest
 
     corpus, index = build_discovery_index(tmp_path)
     saved, recounted = _saved_and_recounted(index)
@@ -234,7 +235,7 @@ def test_word_counts_are_saved_and_kept_exact_through_reindexes(tmp_path):
 
 def test_saved_word_counts_load_at_once_on_a_large_index(tmp_path, monkeypatch):
     """No background counting (nor a search without suggestions) when the counts are saved."""
-    from searchsvc.discovery import spelling as suggest
+    from searchsvc.engine.embedded import typos as suggest
 
     corpus, index = build_discovery_index(tmp_path)
     monkeypatch.setattr(suggest, "SYNC_BUILD_ARTICLES", 0)  # "large": would build in a thread
@@ -246,7 +247,7 @@ def test_saved_word_counts_load_at_once_on_a_large_index(tmp_path, monkeypatch):
 
 def _reference_correction(word: str, vocabulary: Vocabulary) -> str | None:
     """Vocabulary.correct() as its docstring defines it, by brute force over every word."""
-    from searchsvc.discovery.spelling import (
+    from searchsvc.text.vocabulary import (
         MIN_SUGGESTED_COUNT,
         STOP_WORDS,
         WORD,
@@ -297,7 +298,7 @@ def test_a_long_text_has_only_its_first_words_looked_up(monkeypatch):
 
 
 def test_typo_clauses_are_bounded(snapshot_):
-    from searchsvc.discovery import spelling as suggest
+    from searchsvc.engine.embedded import typos as suggest
 
     searcher, _ = snapshot_.searchers()
     vocabulary = suggest.vocabulary_for(searcher)
@@ -312,25 +313,25 @@ def test_typo_clauses_are_bounded(snapshot_):
      "x " * 60 + "parliamen", "p" + "a" * 150],
 )  # fmt: skip
 def test_completion_work_is_capped(discovery_client, monkeypatch, q):
+    from searchsvc.engine.embedded import completion
     from searchsvc.engine.embedded.querying import query_cost
-    from searchsvc.web import complete
 
     costs = []
-    built = complete.headline_query
+    built = completion.headline_query
 
     def counted(*args, **kwargs):
         query = built(*args, **kwargs)
         costs.append(query_cost(query))
         return query
 
-    monkeypatch.setattr(complete, "headline_query", counted)
+    monkeypatch.setattr(completion, "headline_query", counted)
     response = discovery_client.get("/api/complete", query_string={"q": q})
     assert response.status_code == 200
-    assert all(c.clauses <= complete.MAX_HEADLINE_CLAUSES and c.expansions == 0 for c in costs)
+    assert all(c.clauses <= completion.MAX_HEADLINE_CLAUSES and c.expansions == 0 for c in costs)
 
 
 def test_completion_without_a_vocabulary_takes_the_commonest_terms(snapshot_):
-    from searchsvc.web import complete
+    from searchsvc.engine.embedded import completion as complete
 
     searcher, _ = snapshot_.searchers()
     reader = searcher.reader()

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 from test_reliability_support import MARKER, write_filler, write_markers
 
-from searchsvc import create_app, search
+from searchsvc import create_app
 from searchsvc.config import load_config
-from searchsvc.discovery import spelling as suggest
+from searchsvc.engine.embedded import answers, completion
+from searchsvc.engine.embedded import typos as suggest
 from searchsvc.engine.embedded.querying import (
     MAX_CLAUSES,
     MAX_DEPTH,
@@ -165,7 +166,7 @@ def costs():
     """Every query the engine runs (search and completion), as its QueryCost."""
     seen: dict[str, list] = {"search": [], "complete": []}
     patch = pytest.MonkeyPatch()
-    rank, headline_query = search.rank, complete.headline_query
+    rank, headline_query = answers.rank, completion.headline_query
 
     def counted_rank(searcher, query, *args, **kwargs):
         seen["search"].append(query_cost(query))
@@ -176,8 +177,8 @@ def costs():
         seen["complete"].append(query_cost(built))
         return built
 
-    patch.setattr(search, "rank", counted_rank)
-    patch.setattr(complete, "headline_query", counted_headline_query)
+    patch.setattr(answers, "rank", counted_rank)
+    patch.setattr(completion, "headline_query", counted_headline_query)
     yield seen
     patch.undo()
 
@@ -227,7 +228,7 @@ def assert_within_bounds(costs_seen: dict) -> None:
         assert cost.phrase_words <= MAX_PHRASE_WORDS, cost
         assert cost.depth <= MAX_DEPTH + EXTRA_DEPTH, cost
     for cost in costs_seen["complete"]:
-        assert cost.clauses <= complete.MAX_HEADLINE_CLAUSES, cost
+        assert cost.clauses <= completion.MAX_HEADLINE_CLAUSES, cost
         assert cost.expansions == 0 and cost.depth <= 3, cost
     costs_seen["search"].clear()
     costs_seen["complete"].clear()

@@ -182,7 +182,7 @@ def test_searchers_are_bounded_however_many_threads_serve(app):
     """Each pair of Whoosh searchers holds its own copy of the segments: pool them."""
     from concurrent.futures import ThreadPoolExecutor
 
-    handle = app.extensions["searchsvc.index"]
+    handle = app.extensions["searchsvc.engine"].handle
     handle.max_searchers = 2
     client_app = app.test_client
 

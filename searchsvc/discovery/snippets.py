@@ -18,8 +18,6 @@ from whoosh.highlight import (
     PinpointFragmenter,
     top_fragments,
 )
-from whoosh.scoring import bm25
-from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from searchsvc.text.analysis import term_spans
 
@@ -96,11 +94,19 @@ def _word_boundary(text: str, limit: int) -> int:
     return limit if cut <= 0 else cut
 
 
+class ScanBudget:
+    """Characters of one request's hits still to be looked at for snippets."""
+
+    def __init__(self, left: int = REQUEST_SCAN_CHARS):
+        self.left = left
+
+
 def paragraph_snippets(
     paragraphs: list[str],
     terms: frozenset[str],
-    stats: ParagraphStats,
+    scorer,
     per_article: int,
+    budget: ScanBudget,
 ) -> list[str]:
     """The `per_article` best paragraphs for `terms`, highlighted, in reading order.
 
@@ -108,17 +114,18 @@ def paragraph_snippets(
     (its document frequencies, average and quantised lengths), from the
     article's stored text: one analysis of a few paragraphs replaces a second
     index search per query. Only the first SNIPPET_SCAN_CHARS characters are
-    looked at, fewer when the request's budget (`stats`) is running out.
+    looked at, fewer when the request's `budget` is running out. `scorer` is the
+    engine's paragraph_stats(): score(counts, length) for one paragraph.
     """
     scored = []
-    budget = min(SNIPPET_SCAN_CHARS, stats.scan_left)
+    allowed = min(SNIPPET_SCAN_CHARS, budget.left)
     for number, paragraph in enumerate(paragraphs):
-        if budget <= 0:
+        if allowed <= 0:
             break
-        used = min(len(paragraph), budget)
+        used = min(len(paragraph), allowed)
         spans = term_spans(paragraph[:used])
-        budget -= used
-        stats.scan_left -= used
+        allowed -= used
+        budget.left -= used
         matched, counts = [], {}
         for pos, (term, start, end) in enumerate(spans):
             if term in terms:
@@ -126,7 +133,7 @@ def paragraph_snippets(
                 matched.append(Token(text=term, pos=pos, startchar=start, endchar=end))
         length = len(spans)
         if counts:
-            scored.append((-stats.score(counts, length), number, matched))
+            scored.append((-scorer.score(counts, length), number, matched))
     best = sorted(scored)[:per_article]
     return [
         _highlight(paragraphs[number], matched)
@@ -140,28 +147,3 @@ def _highlight(text: str, matched: list) -> str:
         fragments, 1, _paragraph_highlighter.scorer, _paragraph_highlighter.order, minscore=0
     )
     return _paragraph_highlighter.formatter.format(fragments)
-
-
-class ParagraphStats:
-    """BM25F over the paragraph index's `text` field, for paragraphs scored outside it."""
-
-    def __init__(self, searcher, fieldname: str = "text", B: float = 0.75, K1: float = 1.2):
-        self.searcher, self.fieldname, self.B, self.K1 = searcher, fieldname, B, K1
-        self.avgfl = searcher.avg_field_length(fieldname) or 1
-        self._idf: dict[str, float] = {}
-        self.scan_left = REQUEST_SCAN_CHARS  # characters of hits' text still to be looked at
-
-    def idf(self, term: str) -> float:
-        value = self._idf.get(term)
-        if value is None:
-            # The weighting's own formula, as Searcher.idf() gives it, but without its
-            # cache: that lives as long as the searcher and would keep every word asked.
-            weighting = self.searcher.weighting
-            value = self._idf[term] = weighting.idf(self.searcher, self.fieldname, term)
-        return value
-
-    def score(self, counts: dict[str, int], length: int) -> float:
-        # The index stores lengths in one byte; score with the same rounding.
-        fl = byte_to_length(length_to_byte(length))
-        return sum(bm25(self.idf(term), tf, fl, self.avgfl, self.B, self.K1)
-                   for term, tf in sorted(counts.items()))  # fmt: skip

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from searchsvc.config import ENGINES, setting_help
+
 MEASURE_NAMES = ("MAP", "nDCG@10", "P@10", "MRR@10", "Recall@100")
 RUN_TAG = "searchsvc"
 
@@ -94,7 +96,6 @@ def run_queries(
     snapshot, queries: dict[str, str], depth: int, max_window: int
 ) -> tuple[dict[str, list[tuple[str, float]]], dict[str, str]]:
     """Each query through search() -> ({qid: [(docid, score), ...]}, {qid: error})."""
-    from searchsvc.engine.embedded.querying import QueryError
     from searchsvc.search import SearchRequest, search
 
     size = min(depth, max_window)
@@ -103,10 +104,6 @@ def run_queries(
     for qid, text in queries.items():
         try:
             result = search(snapshot, SearchRequest(q=text, size=size, snippets=0))
-        except QueryError as error:
-            failed[qid] = str(error)
-            run[qid] = []
-            continue
         except Exception as error:  # a bug on one query must not lose the whole run
             failed[qid] = f"search failed: {type(error).__name__}: {error}"
             run[qid] = []
@@ -221,14 +218,17 @@ def _positive(ctx, param, value: int) -> int:
 @click.option("--depth", default=100, show_default=True, type=int, callback=_positive,
               help="Articles retrieved per query.")  # fmt: skip
 @click.option("--per-query", is_flag=True, help="Also print each query's MRR@10 and nDCG@10.")
+@click.option("--engine", "engine", type=click.Choice(ENGINES), help=setting_help("engine"))
 def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, index, run_path,
-                 depth, per_query):  # fmt: skip
+                 depth, per_query, engine):  # fmt: skip
     """Measure ranking quality on judged queries (MAP, nDCG@10, P@10, MRR@10, Recall@100).
 
-    Each query runs exactly as the search box runs it. A query that finds
-    nothing scores zero. With --suite, every set in the folder is run on an
-    index of its own (built once into --cache), and one table compares each
-    with the best engine of its baselines.tsv.
+    Each query goes through the same search (parsing, ranking) as the search
+    box, with --depth hits in one page and no snippets; the box's length and
+    page-size limits do not apply. A query that finds nothing scores zero.
+    With --suite, every set in the folder is run on an index of its own
+    (built once into --cache), and one table compares each with the best
+    engine of its baselines.tsv.
 
     Examples: searchsvc eval --queries queries.tsv --qrels qrels.txt --run run.txt;
     searchsvc eval --suite ../shared/eval --half test
@@ -242,11 +242,11 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
     if not queries_path or not qrels_path:
         raise click.UsageError("give --queries and --qrels, or --suite")
     from searchsvc.config import load_config
-    from searchsvc.engine.embedded.snapshot import IndexHandle
-    from searchsvc.index import store
+    from searchsvc.engine import open_engine
+    from searchsvc.model.errors import EngineUnavailable, IndexMissing
 
     try:
-        config = load_config({"index": index})
+        config = load_config({"index": index, "engine": engine})
         queries = read_queries(queries_path)
         qrels = read_qrels(qrels_path)
         if half != "all":
@@ -254,9 +254,9 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
 
             qrels = {qid: docs for qid, docs in qrels.items() if in_half(qid, half)}
             queries = {qid: text for qid, text in queries.items() if qid in qrels}
-        snapshot = IndexHandle.for_config(config).snapshot()
-        result = evaluate(snapshot, queries, qrels, depth, config.max_result_window, run_path)
-    except (EvalInputError, ValueError, OSError, store.IndexMissing) as error:
+        view = open_engine(config).view()
+        result = evaluate(view, queries, qrels, depth, config.max_result_window, run_path)
+    except (EvalInputError, ValueError, OSError, IndexMissing, EngineUnavailable) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps({"queries": result.queries, "means": result.means,

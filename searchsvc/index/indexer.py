@@ -34,7 +34,7 @@ from whoosh import index as whoosh_index
 
 from searchsvc.index import store
 
-from searchsvc.discovery import spelling as suggest
+from searchsvc.index import words
 from searchsvc.text.analysis import term_table
 from searchsvc.model.articles import Article
 from searchsvc.index.codec import PackedPositions
@@ -281,7 +281,7 @@ class _Run:
         # go; None when the base has none saved (they are then counted at the end).
         self.words: Counter | None = Counter()
         if base is not None:
-            self.words = suggest.load_word_counts(base.path)
+            self.words = words.load_word_counts(base.path)
         self._previous_searcher = None
 
     def execute(self, roots: list[Path]) -> ReindexReport:
@@ -528,7 +528,7 @@ class _Run:
         self.final[article.id] = content
         articles.add_document(**article_document(article))
         if self.words is not None:
-            self.words.update(suggest.article_words(article.to_dict()))
+            self.words.update(words.article_words(article.to_dict()))
         for paragraph in article.paragraphs:
             paragraphs.add_document(article_id=article.id, text=paragraph)
         self.paragraph_count += len(article.paragraphs)
@@ -537,7 +537,7 @@ class _Run:
         articles, paragraphs = self._writers()
         articles.delete_by_term("id", article_id)
         if self.words is not None:
-            self.words.subtract(suggest.article_words(self._previous_record(article_id)))
+            self.words.subtract(words.article_words(self._previous_record(article_id)))
         self.paragraph_count -= paragraphs.delete_by_term("article_id", article_id)
         if report:
             self.report.removed += 1
@@ -577,8 +577,8 @@ class _Run:
             articles, paragraphs = self.generation.open_indexes()
             paragraphs.close()
             with articles.searcher() as searcher:
-                self.words = suggest.count_words(searcher.reader())
-        suggest.save_word_counts(self.generation.path, self.words)
+                self.words = words.count_words(searcher.reader())
+        words.save_word_counts(self.generation.path, self.words)
         store.write_json(self.generation.path / "info.json", info)
         store.swap_in(self.index_dir, self.generation)
         self.report.generation = self.generation.name

@@ -38,20 +38,14 @@ from pathlib import Path
 import filelock
 from whoosh import index as whoosh_index
 
+from searchsvc.model.errors import IndexIncompatible, IndexMissing  # noqa: F401 (raised here)
+
 POINTER = "CURRENT"
 LOCK = ".reindex.lock"
 PREFIX = "gen-"
 KEEP_PREVIOUS = 2  # generations kept after a swap, for servers still reading them
 CHECKPOINTS = ("locked", "generation", "json", "pointer", "swapped")
 PAUSE_SECONDS = 120
-
-
-class IndexMissing(Exception):
-    """There is no built index in the directory."""
-
-
-class IndexIncompatible(IndexMissing):
-    """The index was written by a version of searchsvc this one cannot read."""
 
 
 class ReindexBusy(Exception):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g
 
-from searchsvc.engine.embedded.snapshot import IndexSnapshot
+from searchsvc.engine.base import EngineView
 
 
 def settings():
     return current_app.config["SEARCHSVC"]
 
 
-def snapshot() -> IndexSnapshot:
-    """The current index; raises store.IndexMissing (answered as 503) when there is none."""
-    current = current_app.extensions["searchsvc.index"].snapshot()
+def view() -> EngineView:
+    """The engine's current generation; raises IndexMissing (answered as 503) when there
+    is none, EngineUnavailable (also 503) when the engine cannot answer."""
+    current = current_app.extensions["searchsvc.engine"].view()
     g.setdefault("searchsvc_snapshots", []).append(current)
     return current
 

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from searchsvc.params import search_request
 from searchsvc.search import article_dict, article_extras, get_article, search
-from searchsvc.web import settings, snapshot
+from searchsvc.web import settings, view
 from searchsvc.web.openapi import openapi_document
 
 blueprint = Blueprint("api", __name__)
@@ -16,13 +16,13 @@ blueprint = Blueprint("api", __name__)
 def api_search():
     config = settings()
     search_args = search_request(request.args, config)
-    result = search(snapshot(), search_args)
+    result = search(view(), search_args)
     return jsonify(result.to_dict())
 
 
 @blueprint.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    current = snapshot()
+    current = view()
     article = get_article(current, article_id)
     if article is None:
         abort(404, description=f"no article with id {article_id!r}")
@@ -31,16 +31,7 @@ def api_article(article_id: str):
 
 @blueprint.get("/healthz")
 def healthz():
-    current = snapshot()
-    return jsonify(
-        {
-            "status": "ok",
-            "articles": current.info["articles"],
-            "paragraphs": current.info["paragraphs"],
-            "built_at": current.info["built_at"],
-            "generation": current.generation.name,
-        }
-    )
+    return jsonify({"status": "ok", **view().health()})
 
 
 @blueprint.get("/api/openapi.json")

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, render_template, request
 from searchsvc.model.articles import parse_date
 from searchsvc.params import search_request
 from searchsvc.search import search
-from searchsvc.web import settings, snapshot
+from searchsvc.web import settings, view
 
 blueprint = Blueprint("feeds", __name__)
 
@@ -40,7 +40,7 @@ def _run(limit: int, snippets: int, sort: str | None = None):
     search_args = replace(search_args, page=1, size=limit, snippets=snippets)
     if sort:
         search_args = replace(search_args, sort=sort)
-    return search(snapshot(), search_args)
+    return search(view(), search_args)
 
 
 def _root() -> str:
@@ -96,7 +96,7 @@ def jsonl_export():
 @blueprint.get("/search.atom")
 def atom():
     result = _run(FEED_ENTRIES, snippets=1, sort="date")
-    built = _rfc3339(snapshot().info.get("built_at")) or _rfc3339(datetime.now(UTC).isoformat())
+    built = _rfc3339(view().info.get("built_at")) or _rfc3339(datetime.now(UTC).isoformat())
     root = _root()
     entries = [
         {

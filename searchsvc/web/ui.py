@@ -9,7 +9,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 
 from searchsvc.params import search_request
 from searchsvc.search import article_extras, get_article, search
-from searchsvc.web import settings, snapshot
+from searchsvc.web import settings, view
 from searchsvc.web.timeline import timeline_svg
 
 blueprint = Blueprint("ui", __name__)
@@ -24,7 +24,7 @@ def search_page():
     config = settings()
     args = request.args
     search_args = search_request(args, config)
-    current = snapshot()
+    current = view()
     asked = any(args.get(name) for name in ("q", "since", "until", "source"))
     result = search(current, search_args) if asked else None
     fallback = None
@@ -56,7 +56,7 @@ def search_page():
 
 @blueprint.get("/articles/<path:article_id>")
 def article_page(article_id: str):
-    current = snapshot()
+    current = view()
     article = get_article(current, article_id)
     if article is None:
         abort(404, description=f"There is no article with the id “{article_id}”.")

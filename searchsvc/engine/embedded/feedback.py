@@ -16,7 +16,7 @@ from collections import Counter
 
 from whoosh import query as Q
 
-from searchsvc.discovery import spelling as suggest
+from searchsvc.engine.embedded import typos
 from searchsvc.engine.embedded.ranking import RankingSettings, Word, idf
 from searchsvc.text.analysis import stop_stems, term_spans
 
@@ -67,5 +67,5 @@ def expand(query: Q.Query, top: list[tuple[int, float]], searcher,
              weights=(title_weight, 1.0))
         for term, value in chosen
     ]  # fmt: skip
-    widened = suggest.widen(query, added)
+    widened = typos.widen(query, added)
     return None if widened is query else widened

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from whoosh import query as Q
@@ -35,10 +34,10 @@ from searchsvc.engine.embedded.ranking import (
     proximity_clauses,
 )
 from searchsvc.text.analysis import TOKEN_PATTERN, stop_stems
+from searchsvc.text.querylang import normalise
 
 TEXT_FIELDS = ("title", "body")
 FILTER_FIELDS = {"source", "date", "topic"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 # What one query may cost, checked on the parsed tree (docs/limits.md says why).
 MAX_PARSED_CHARS = 1_000  # longer text (a pasted paragraph) is plain words: parsing grows faster
@@ -87,11 +86,6 @@ class QueryCost:
     slop: int  # the largest phrase slop
     phrase_words: int  # the longest phrase
     depth: int
-
-
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFC", text)
-    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def make_parser(schema, title_boost: float, ranking: RankingSettings | None = None) -> QueryParser:

@@ -6,6 +6,8 @@ import json
 
 from whoosh import query as Q
 
+from searchsvc.model.results import article_path
+
 RELATED_COUNT = 5
 MIN_RELATIVE_SCORE = 0.25  # of the best related article's score
 KEY_TERMS = 12  # distinctive stems searched for; more is slower and not clearly better
@@ -41,7 +43,7 @@ def related_articles(searcher, article, count: int = RELATED_COUNT) -> list[dict
                 "title": record.get("title") or record["id"],
                 "date": record.get("date"),
                 "source": record.get("source"),
-                "url": _article_path(record["id"]),
+                "url": article_path(record["id"]),
                 "score": round(hit.score or 0.0, 4),
             }
         )
@@ -57,9 +59,3 @@ def _start(separator: str, pieces: list[str], limit: int) -> str:
         taken.append(piece[: limit - length])
         length += len(taken[-1]) + len(separator)
     return separator.join(taken)
-
-
-def _article_path(article_id: str) -> str:
-    from searchsvc.search import article_path  # search imports discovery: import late
-
-    return article_path(article_id)

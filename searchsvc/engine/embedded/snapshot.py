@@ -8,17 +8,22 @@ from pathlib import Path
 from whoosh import scoring
 
 from searchsvc.config import load_config
+from searchsvc.engine.base import EngineView
+from searchsvc.engine.embedded import answers, completion, typos
+from searchsvc.engine.embedded.paragraphs import ParagraphStats
 from searchsvc.engine.embedded.querying import make_parser
 from searchsvc.engine.embedded.ranking import NewsWeighting, RankingSettings
+from searchsvc.engine.embedded.related import related_articles
 from searchsvc.index import store
 from searchsvc.index.indexer import load_terms
+from searchsvc.index.schema import record_to_article
 from searchsvc.text.analysis import load_term_table
 
 SEARCHER_WAIT_SECONDS = 10  # then a pair past the bound is opened rather than wait longer
 MAX_CACHED_IDFS = 100_000  # words whose idf a searcher keeps (about 10 MB)
 
 
-class IndexSnapshot:
+class IndexSnapshot(EngineView):
     """One generation opened for reading; each thread uses its own searchers.
 
     Whoosh's searchers are not shared between threads, and each pair copies its
@@ -46,6 +51,37 @@ class IndexSnapshot:
         self._opened = 0
         self._max_searchers = max_searchers
         self._returned = threading.Condition()
+
+    # The engine view: what search.py, the web and the CLI ask of this generation.
+
+    def rank(self, request):
+        return answers.rank_request(self, request)
+
+    def article(self, article_id: str):
+        article_searcher, _ = self.searchers()
+        stored = article_searcher.document(id=article_id)
+        return record_to_article(stored["record"]) if stored else None
+
+    def related(self, article) -> list[dict]:
+        return related_articles(self.searchers()[0], article)
+
+    def headlines(self, head: str, prefix: str, limit: int) -> list[dict]:
+        searcher = self.searchers()[0]
+        return completion.headlines(searcher, head, prefix, self.vocabulary(), limit)
+
+    def vocabulary(self):
+        return typos.vocabulary_for(self.searchers()[0])
+
+    def paragraph_stats(self) -> ParagraphStats:
+        return ParagraphStats(self.searchers()[1])
+
+    def health(self) -> dict:
+        return {
+            "articles": self.info["articles"],
+            "paragraphs": self.info["paragraphs"],
+            "built_at": self.info["built_at"],
+            "generation": self.generation.name,
+        }
 
     def searchers(self):
         """(article searcher, paragraph searcher) for the calling thread."""

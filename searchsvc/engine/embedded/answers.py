@@ -1,0 +1,86 @@
+"""One request against the Whoosh engine: parse, widen, filter, rank, feed back, count.
+
+Everything here runs on one generation's searchers; search.py turns the Ranked
+it returns into the result served (snippets, spelling, links).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from datetime import time as day_time
+
+from whoosh import query as Q
+
+from searchsvc.engine.embedded import feedback, typos
+from searchsvc.engine.embedded.arrayrank import rank
+from searchsvc.engine.embedded.datecolumn import cached_ranges
+from searchsvc.engine.embedded.facets import facet_counts
+from searchsvc.engine.embedded.querying import ParsedQuery, parse, text_terms
+from searchsvc.engine.embedded.shaping import shape
+from searchsvc.index.schema import record_to_article
+from searchsvc.model.results import Ranked, SearchRequest
+
+
+def rank_request(snapshot, request: SearchRequest) -> Ranked:
+    """The page of articles `request` asks for, with the total and facets of every match."""
+    article_searcher, _ = snapshot.searchers()
+    parsed = typed = parse(request.q, snapshot.parser, article_searcher.reader())
+    if snapshot.ranking.typo_tolerance:
+        parsed = _tolerate_typos(typed, article_searcher, snapshot.vocabulary())
+    # None of the words as typed is in the archive: whatever is found, corrections found.
+    corrected = parsed is not typed and not typed.terms
+    settings = snapshot.ranking
+    shaped = shape(parsed.article_query, parsed.text, article_searcher, settings.key_words)
+    # Date ranges come from a per-reader cache of their documents (same scores).
+    query = cached_ranges(_with_filters(shaped, request))
+
+    by_date = request.sort == "date" or parsed.match_all
+    # Every match is scored, so totals and facets come from the same pass as the page.
+    window = request.page * request.size
+    ranking = rank(article_searcher, query, max(window, settings.feedback_docs), by_date)
+    if not by_date:
+        widened = feedback.expand(query, ranking.top, article_searcher, settings)
+        if widened is not None:
+            query = widened
+            ranking = rank(article_searcher, query, window)
+    page = []
+    for docnum, score in ranking.top[(request.page - 1) * request.size : window]:
+        article = record_to_article(article_searcher.stored_fields(docnum)["record"])
+        page.append((article, score))
+    return Ranked(
+        text=parsed.text,
+        terms=parsed.terms,
+        total=len(ranking.matched),
+        page=page,
+        facets=facet_counts(article_searcher, query, ranking.matched),
+        corrected=corrected,
+        match_all=parsed.match_all,
+    )
+
+
+def _tolerate_typos(parsed: ParsedQuery, searcher, vocabulary) -> ParsedQuery:
+    """Also match misspelled words' corrections and the last word as a prefix, ranked lower."""
+    if parsed.match_all:
+        return parsed
+    clauses = typos.tolerant_clauses(parsed.text, searcher, vocabulary)
+    if not clauses:
+        return parsed
+    query = typos.widen(parsed.article_query, clauses)
+    terms = parsed.terms.union(*(text_terms(clause, searcher.reader()) for clause in clauses))
+    return replace(parsed, article_query=query, terms=terms)
+
+
+def _with_filters(query: Q.Query, request: SearchRequest) -> Q.Query:
+    filters = []
+    if request.since or request.until:
+        until = datetime.combine(request.until.date(), day_time.max) if request.until else None
+        filters.append(Q.DateRange("date", request.since, until))
+    if request.source:
+        filters.append(Q.Term("source", request.source.lower()))
+    if not filters:
+        return query
+    if isinstance(query, Q.Every):
+        # Whoosh normalises And([Every(), f]) to Every(), dropping the filter.
+        return filters[0] if len(filters) == 1 else Q.And(filters)
+    return Q.And([query, *filters]).normalize()
