@@ -23,6 +23,7 @@ test: $(VENV)/.test-deps
 	bash .ci/install-axe
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 benchmark: $(BIN)/searchsvc

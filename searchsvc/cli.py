@@ -211,6 +211,6 @@ def serve(index, engine, corpus, host, port, workers, threads):
     run_server(config)
 
 
-from searchsvc.evaluation.runs import eval_command  # noqa: E402
+from searchsvc.evaluation.command import eval_command  # noqa: E402
 
 main.add_command(eval_command, "eval")

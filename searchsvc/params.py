@@ -7,11 +7,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
-# The query's own bounds are checked on its parsed tree (querying.py), where no
-# spelling of the text can hide a wildcard; they are named here for the API description.
-from searchsvc.engine.embedded.querying import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX  # noqa: F401
 from searchsvc.model.articles import parse_date
-from searchsvc.search import SORTS, SearchRequest
+from searchsvc.model.results import SORTS, SearchRequest
 
 PARAMETERS = ("q", "page", "size", "since", "until", "source", "sort")
 

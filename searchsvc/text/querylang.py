@@ -11,6 +11,9 @@ import re
 import unicodedata
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Limits of the language itself, the same for every engine (docs/limits.md).
+MAX_EXPANSIONS = 3  # wildcards and word ranges; further ones are plain words
+MIN_WILDCARD_PREFIX = 2  # characters before the first *; with fewer, * is punctuation
 # A quoted phrase (its closing quote may be missing), or a run of non-spaces.
 TOKEN = re.compile(r'"[^"]*"?|\S+')
 # The operators, in capitals, that are not words to search, correct or complete.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from searchsvc.engine.embedded.querying import QueryError
-from searchsvc.index.store import IndexIncompatible, IndexMissing
+from searchsvc.model.errors import EngineUnavailable, IndexIncompatible, IndexMissing
 from searchsvc.params import ParameterError
 from searchsvc.web.admission import RETRY_AFTER_SECONDS, Busy
 
@@ -53,15 +52,15 @@ def register(app: Flask) -> None:
     def bad_parameter(error: ParameterError):
         return _respond(400, error.code, error.message)
 
-    @app.errorhandler(QueryError)
-    def bad_query(error: QueryError):
-        return _respond(400, "bad_query", str(error))
-
     @app.errorhandler(IndexMissing)
     def no_index(error: IndexMissing):
         if isinstance(error, IndexIncompatible):
             return _respond(503, "index_incompatible", str(error))
         return _respond(503, "no_index", "the index is not built yet; run `searchsvc reindex`")
+
+    @app.errorhandler(EngineUnavailable)
+    def engine_unavailable(error: EngineUnavailable):
+        return _respond(503, "engine_unavailable", str(error))
 
     @app.errorhandler(Busy)
     def busy(error: Busy):

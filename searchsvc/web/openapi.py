@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from searchsvc.engine.embedded.querying import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX
+from searchsvc.text.querylang import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX
 from searchsvc.params import MAX_SOURCE_LENGTH
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -25,8 +25,9 @@ _ERROR = {
             "properties": {
                 "code": {
                     "type": "string",
-                    "description": "Stable, for programs: bad_parameter, bad_query, "
-                    "query_too_long, page_too_deep, not_found, no_index, ...",
+                    "description": "Stable, for programs: bad_parameter, query_too_long, "
+                    "page_too_deep, not_found, no_index, index_incompatible, "
+                    "engine_unavailable, busy, ...",
                 },
                 "message": {"type": "string", "description": "For people."},
             },

@@ -34,7 +34,7 @@ from searchsvc.engine.embedded.ranking import (
     proximity_clauses,
 )
 from searchsvc.text.analysis import TOKEN_PATTERN, stop_stems
-from searchsvc.text.querylang import normalise
+from searchsvc.text.querylang import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX, normalise
 
 TEXT_FIELDS = ("title", "body")
 FILTER_FIELDS = {"source", "date", "topic"}
@@ -45,18 +45,12 @@ MAX_DEPTH = 12  # nested query nodes; deeper text is searched as plain words
 MAX_FILTERS = 8  # source:, topic: and date: filters kept when text is searched as plain words
 MAX_SLOP = 20  # "a b"~N: a larger N is clamped (phrase work grows with it)
 MAX_PHRASE_WORDS = 16  # a longer phrase is searched as its first 16 words
-MAX_EXPANSIONS = 3  # wildcards and word ranges; further ones are plain words
-MIN_WILDCARD_PREFIX = 2  # characters before the first *; with fewer, * is punctuation
 MAX_EXPANDED_TERMS = 64  # index words one wildcard matches: the most frequent
 MAX_SCANNED_TERMS = 4_000  # index words looked at to choose them, for the whole query
 MAX_DATE_RANGES = 8  # date ranges in one query; further ones are ignored
 MAX_QUERY_WORDS = 64  # distinct words ranked: the rarest of a longer text
 MAX_CLAUSES = 1_024  # term clauses after expansion; more: plain words
 MAX_BOOST = 1_000.0  # word^N: a larger N is clamped (an infinite one would break scores)
-
-
-class QueryError(ValueError):
-    """Kept for callers that catch it: parse() no longer raises it, any text is searched."""
 
 
 class _StarWildcardPlugin(WildcardPlugin):
