@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from searchsvc.text.querylang import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX
 from searchsvc.params import MAX_SOURCE_LENGTH
+from searchsvc.text.querylang import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 
