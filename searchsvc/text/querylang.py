@@ -14,15 +14,39 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Limits of the language itself, the same for every engine (docs/limits.md).
 MAX_EXPANSIONS = 3  # wildcards and word ranges; further ones are plain words
 MIN_WILDCARD_PREFIX = 2  # characters before the first *; with fewer, * is punctuation
+# The fields: words are searched in the text fields unless a field is named; the
+# filter fields narrow without ranking. Each alias names the same field.
+TEXT_FIELDS = ("title", "body")
+FILTER_FIELDS = frozenset({"source", "topic", "date"})
+FIELD_ALIASES = {"topic": ("topics",), "title": ("headline",)}
+
 # A quoted phrase (its closing quote may be missing), or a run of non-spaces.
 TOKEN = re.compile(r'"[^"]*"?|\S+')
 # The operators, in capitals, that are not words to search, correct or complete.
 OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE"})
+# A filter as typed: source:ap, topic:coffee, date:2017, date:[2017 TO 2018].
+FILTER = re.compile(
+    r"(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}\"]+)"
+)
+# The word being typed: letters at the very end, after a space or nothing.
+LAST_WORD = re.compile(r"(?:^|\s)([^\W\d_]+)$")
 
 
 def tokens(text: str) -> list[str]:
     """`text` split as the query language reads it: phrases whole, everything else by spaces."""
     return TOKEN.findall(text)
+
+
+def topics_in(text: str) -> set[str]:
+    """The topics `text` filters on (topic:x or topics:x), lower-cased."""
+    found = re.findall(r"(?:^|\s)topics?:(\S+)", text or "", re.IGNORECASE)
+    return {topic.lower() for topic in found}
+
+
+def without_topic(text: str, topic: str) -> str:
+    """`text` without its filters on `topic`."""
+    pattern = re.compile(r"(^|\s)topics?:" + re.escape(topic) + r"(?=\s|$)", re.IGNORECASE)
+    return " ".join(pattern.sub(" ", text).split())
 
 
 def normalise(text: str) -> str:

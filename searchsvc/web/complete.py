@@ -9,12 +9,10 @@ of the last one searched for (docs/limits.md).
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, jsonify, request
 
 from searchsvc.params import ParameterError
-from searchsvc.text.querylang import normalise
+from searchsvc.text.querylang import LAST_WORD, normalise
 from searchsvc.web import view
 
 blueprint = Blueprint("complete", __name__)
@@ -23,7 +21,6 @@ MAX_COMPLETE_LENGTH = 200  # characters; a box being typed in, not a pasted docu
 WORDS, HEADLINES = 5, 5
 MIN_PREFIX = 3  # without the vocabulary, shorter prefixes expand to too many terms
 MAX_PREFIX = 40  # characters of the last word completed; longer is no word of the index
-_LAST = re.compile(r"(?:^|\s)([^\W\d_]+)$")
 
 
 @blueprint.get("/api/complete")
@@ -35,7 +32,7 @@ def complete():
         )
     text = normalise(raw)
     answer = {"query": text, "words": [], "headlines": []}
-    last = _LAST.search(text) if text and not raw.endswith(" ") else None
+    last = LAST_WORD.search(text) if text and not raw.endswith(" ") else None
     if last is None or not 2 <= len(last.group(1)) <= MAX_PREFIX:
         return jsonify(answer)
     if '"' in text or ":" in last.group(0):

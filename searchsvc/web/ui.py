@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from flask import Blueprint, abort, render_template, request, url_for
 
+from searchsvc.discovery.snippets import mark_article
+from searchsvc.model.results import SearchRequest
 from searchsvc.params import search_request
 from searchsvc.search import article_extras, get_article, search
+from searchsvc.text.querylang import LAST_WORD, topics_in, without_topic
 from searchsvc.web import settings, view
 from searchsvc.web.timeline import timeline_svg
 
 blueprint = Blueprint("ui", __name__)
 
 KEPT_PARAMS = ("q", "since", "until", "source", "sort", "size", "filters")
-_LAST_WORD = re.compile(r"(^|\s)([^\W\d_]{2,})$")
 
 
 @blueprint.get("/")
@@ -47,7 +48,7 @@ def search_page():
         base_args=base_args,
         page_url=_page_url,
         with_url=_with_url,
-        topics_in=_topics_in,
+        topics_in=topics_in,
         toggle_topic=_toggle_topic,
         info=current.info,
         max_page=config.max_result_window // search_args.size,
@@ -61,12 +62,24 @@ def article_page(article_id: str):
     if article is None:
         abort(404, description=f"There is no article with the id “{article_id}”.")
     extras = article_extras(current, article)
+    q = request.args.get("q", "")
+    marked = None
+    if q.strip():
+        # Opened from a result: the query's words marked as its snippets mark them, and
+        # each paragraph an anchor for the snippets' links (#p-N), whatever the query.
+        marked = mark_article(article.title, article.paragraphs, _query_terms(current, q))
     return render_template(
         "article.html",
         article=article,
         related=extras.get("related", []),
-        back_q=request.args.get("q", ""),
+        back_q=q,
+        marked=marked,
     )
+
+
+def _query_terms(current, q: str) -> frozenset[str]:
+    """The analysed words a search for `q` marks in its headlines and snippets."""
+    return current.rank(SearchRequest(q=q, size=1, snippets=0)).terms
 
 
 def _fallback(current, search_args, result):
@@ -74,8 +87,8 @@ def _fallback(current, search_args, result):
     candidates = []
     if result.suggestion:
         candidates.append(result.suggestion)
-    last = _LAST_WORD.search(result.query or "")
-    if last and '"' not in result.query:
+    last = LAST_WORD.search(result.query or "")
+    if last and len(last.group(1)) >= 2 and '"' not in result.query:
         candidates.append(result.query + "*")
     for text in candidates:
         found = search(current, replace(search_args, q=text))
@@ -110,19 +123,11 @@ def _range_link(args):
     return link
 
 
-def _topic_pattern(topic: str) -> re.Pattern:
-    return re.compile(r"(^|\s)topics?:" + re.escape(topic) + r"(?=\s|$)", re.IGNORECASE)
-
-
-def _topics_in(q: str) -> set[str]:
-    return {m.lower() for m in re.findall(r"(?:^|\s)topics?:(\S+)", q or "", re.IGNORECASE)}
-
-
 def _toggle_topic(args, topic: str) -> str:
     """Topic filters live in the query (`topic:cocoa`): add this one, or take it out."""
     q = args.get("q") or ""
-    if topic.lower() in _topics_in(q):
-        q = " ".join(_topic_pattern(topic).sub(" ", q).split())
+    if topic.lower() in topics_in(q):
+        q = without_topic(q, topic)
     else:
         q = f"{q} topic:{topic}".strip()
     return _with_url(args, q=q)

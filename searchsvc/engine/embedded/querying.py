@@ -34,10 +34,15 @@ from searchsvc.engine.embedded.ranking import (
     proximity_clauses,
 )
 from searchsvc.text.analysis import TOKEN_PATTERN, stop_stems
-from searchsvc.text.querylang import MAX_EXPANSIONS, MIN_WILDCARD_PREFIX, normalise
-
-TEXT_FIELDS = ("title", "body")
-FILTER_FIELDS = {"source", "date", "topic"}
+from searchsvc.text.querylang import (
+    FIELD_ALIASES,
+    FILTER,
+    FILTER_FIELDS,
+    MAX_EXPANSIONS,
+    MIN_WILDCARD_PREFIX,
+    TEXT_FIELDS,
+    normalise,
+)
 
 # What one query may cost, checked on the parsed tree (docs/limits.md says why).
 MAX_PARSED_CHARS = 1_000  # longer text (a pasted paragraph) is plain words: parsing grows faster
@@ -98,7 +103,7 @@ def make_parser(schema, title_boost: float, ranking: RankingSettings | None = No
         PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[\w\"(])", minusexpr=r"(?<![^\s(])-(?=[\w\"(])")
     )
     parser.add_plugin(DateParserPlugin(free=False))
-    parser.add_plugin(FieldAliasPlugin({"topic": ["topics"], "title": ["headline"]}))
+    parser.add_plugin(FieldAliasPlugin({k: list(v) for k, v in FIELD_ALIASES.items()}))
     return parser
 
 
@@ -309,7 +314,6 @@ def _words(fieldname: str, text: str, parser, boost: float) -> Q.Query:
     return Q.Or(terms).normalize() if terms else Q.NullQuery
 
 
-_FILTER = re.compile(r'(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}"]+)')
 _TOKEN = re.compile(TOKEN_PATTERN)
 
 
@@ -317,7 +321,7 @@ def _plain(text: str, parser) -> Q.Query:
     """The text as plain words, as the parser reads words typed alone, keeping the
     first MAX_FILTERS field filters (source:, topic:, date:) that parse."""
     filters, words, start = [], [], 0
-    for match in _FILTER.finditer(text):
+    for match in FILTER.finditer(text):
         if len(filters) >= MAX_FILTERS:
             break
         try:

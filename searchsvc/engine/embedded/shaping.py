@@ -15,8 +15,7 @@ from collections import Counter
 from whoosh import query as Q
 
 from searchsvc.engine.embedded.ranking import Word, idf
-
-TEXT_FIELDS = ("title", "body")
+from searchsvc.text.querylang import TEXT_FIELDS
 
 
 def shape(query: Q.Query, text: str, searcher, key_words: int) -> Q.Query:
