@@ -11,7 +11,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_reliability_support import MARKER, write_filler, write_markers
+from reliability_support import MARKER, write_filler, write_markers
 
 from searchsvc import create_app
 from searchsvc.config import load_config

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import REPO, write_corpus
-from test_reliability_support import free_port
+from reliability_support import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import write_corpus
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
-from test_reliability_support import MARKER, write_filler, write_markers
+from reliability_support import MARKER, write_filler, write_markers
 
 from searchsvc import create_app
 from searchsvc.config import load_config

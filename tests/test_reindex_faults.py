@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from reindex_support import generation_dirs, index_contents
-from test_reliability_support import write_filler
+from reliability_support import write_filler
 
 from searchsvc.index import indexer, store
 from searchsvc.index.indexer import reindex

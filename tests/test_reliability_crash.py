@@ -13,7 +13,7 @@ import time
 
 import pytest
 from reindex_support import index_contents
-from test_reliability_support import (
+from reliability_support import (
     Server,
     cli,
     index_state,

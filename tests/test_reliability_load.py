@@ -11,7 +11,7 @@ import time
 
 import pytest
 import requests
-from test_reliability_support import (
+from reliability_support import (
     Server,
     cli,
     marker_hits,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_reliability_support import (
+from reliability_support import (
     cli,
     index_state,
     start_cli,

@@ -11,7 +11,7 @@ import json
 
 import pytest
 from bs4 import BeautifulSoup
-from test_reliability_support import Server
+from reliability_support import Server
 
 from searchsvc import create_app
 from searchsvc.config import load_config

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 from gunicorn.http.errors import NoMoreData
-from test_reliability_support import free_port
+from reliability_support import free_port
 
 from searchsvc.serving import DeadlineSocket
 from searchsvc.web.admission import Admission

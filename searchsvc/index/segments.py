@@ -53,7 +53,6 @@ class SegmentedWriter:
     def __init__(self, index, limitmb: int):
         self.index, self.limitmb = index, limitmb
         self.writer = index.writer(limitmb=limitmb, codec=PackedCodec())
-        self.segments_closed = 0
 
     @classmethod
     def open(cls, directory: str, limitmb: int) -> SegmentedWriter:
@@ -67,7 +66,6 @@ class SegmentedWriter:
             # merges small ones (merge_small_segments).
             self.writer.commit(merge=False)
             self.writer = self.index.writer(limitmb=self.limitmb, codec=PackedCodec())
-            self.segments_closed += 1
 
     def delete_by_term(self, fieldname: str, text: str) -> int:
         return self.writer.delete_by_term(fieldname, text)

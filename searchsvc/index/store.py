@@ -5,7 +5,12 @@ Layout::
     index/
       CURRENT            name of the generation readers use
       .reindex.lock      held by the one reindex allowed at a time
-      gen-<time>-<rand>/ articles/ and paragraphs/ (Whoosh), manifest.json, info.json
+      gen-<time>-<rand>/ one generation, written once:
+        articles/ paragraphs/   the two Whoosh indexes (schema.py, codec.py)
+        info.json               counts and build time (health, feeds)
+        manifest.json           per corpus file: size, time, hash, its records (indexer.py)
+        terms.json              word -> stem as the build analysed them (text/analysis.py)
+        words.json              unstemmed word counts: spelling, completion (words.py)
 
 A reindex builds a new generation beside the current one (hard links to the
 current one's files for an incremental run: Whoosh never rewrites a file),

@@ -130,8 +130,6 @@ def _rfc3339(text: str | None) -> str | None:
         moment, _ = parse_date(text)
     except ValueError:
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
