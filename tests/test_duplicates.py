@@ -151,6 +151,16 @@ def test_candidates_are_the_pairs_minhashlsh_finds():
     assert found == {p for p in expected if p[0] != p[1]} and len(found) >= 30
 
 
+def test_a_flood_of_one_text_is_grouped_in_linear_work():
+    count = 3000  # pairwise: 4.5 million pairs in each of 25 bands
+    articles = [Doc(f"c{n:04d}", " ".join(BASE)) for n in range(count)]
+    signatures = signatures_for(articles + [Doc("other", OTHER)])
+    i, _ = duplicates.candidate_pairs(signatures.values)
+    assert len(i) == count - 1
+    grouping = groups(signatures)
+    assert set(grouping[a.id] for a in articles) == {"c0000"} and grouping["other"] == "other"
+
+
 def test_the_bands_find_a_pair_at_the_threshold_almost_surely():
     bands, rows = duplicates.band_shape()
     assert bands * rows <= duplicates.NUM_PERM

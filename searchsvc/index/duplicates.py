@@ -37,6 +37,9 @@ WINDOW_SECONDS = 36 * 3600
 # Bands are chosen by datasketch for this lower threshold, so that a pair at THRESHOLD
 # is a candidate with probability 0.99 (25 bands of 5 rows).
 CANDIDATE_THRESHOLD = 0.5
+# More articles than this share a band: not re-sends but one text in bulk. Linking them
+# all pairwise would take time and memory quadratic in their number.
+MAX_BUCKET = 100
 FILE_NAME = "signatures.npz"
 FORMAT = 1
 
@@ -261,13 +264,14 @@ def _confirmed(signatures: Signatures, threshold: float, window: float):
 
 
 def candidate_pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row pairs (i < j) that share a band: what MinHashLSH.query finds, all at once.
+    """Row pairs (i < j) sharing a band: all MinHashLSH.query would find, at once.
 
-    Signatures of articles without a word share nothing with anyone.
+    A bucket over MAX_BUCKET is linked through its first row only. Signatures of
+    articles without a word share nothing with anyone.
     """
     bands, rows = band_shape()
     signed = np.flatnonzero(~(values == _EMPTY).all(axis=1))
-    found = []
+    found = np.empty(0, np.int64)  # pairs as i * len(values) + j, merged band by band
     for band in range(bands):
         keys = np.ascontiguousarray(values[signed, band * rows : (band + 1) * rows])
         keys = keys.view(np.dtype((np.void, keys.dtype.itemsize * rows))).ravel()
@@ -276,14 +280,16 @@ def candidate_pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         sizes = np.diff(np.r_[starts, len(ordered)])
         shared = sizes > 1
+        in_band = [found]
         for start, size in zip(starts[shared].tolist(), sizes[shared].tolist(), strict=True):
             members = np.sort(signed[order[start : start + size]])
-            a, b = np.triu_indices(size, 1)
-            found.append(members[a] * len(values) + members[b])
-    if not found:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    unique = np.unique(np.concatenate(found))
-    return unique // len(values), unique % len(values)
+            if size > MAX_BUCKET:  # a flood of one text: linked through its first article
+                a, b = np.zeros(size - 1, np.int64), np.arange(1, size)
+            else:
+                a, b = np.triu_indices(size, 1)
+            in_band.append(members[a] * len(values) + members[b])
+        found = np.unique(np.concatenate(in_band))
+    return found // len(values), found % len(values)
 
 
 @functools.cache
