@@ -38,7 +38,7 @@ def search(view: EngineView, request: SearchRequest) -> SearchResult:
                 article.paragraphs, ranked.terms, stats, request.snippets, budget
             )
         if not snippets and request.snippets and article.paragraphs:
-            snippets = [mark_terms(article.paragraphs[0], ranked.terms, LEAD_CHARS)]
+            snippets = [(0, mark_terms(article.paragraphs[0], ranked.terms, LEAD_CHARS))]
         hits.append(
             Hit(
                 id=article.id,
@@ -48,7 +48,8 @@ def search(view: EngineView, request: SearchRequest) -> SearchResult:
                 date=article.date,
                 source=article.source,
                 score=None if score is None else round(score, 4),
-                snippets=snippets,
+                snippets=[html for _number, html in snippets],
+                snippet_paragraphs=[number for number, _html in snippets],
                 url=article_path(article.id),
                 source_url=article.url,
             )

@@ -107,8 +107,9 @@ def paragraph_snippets(
     scorer,
     per_article: int,
     budget: ScanBudget,
-) -> list[str]:
-    """The `per_article` best paragraphs for `terms`, highlighted, in reading order.
+) -> list[tuple[int, str]]:
+    """The `per_article` best paragraphs for `terms`, highlighted, in reading order, each
+    with its number in `paragraphs` (the article page's anchor #p-N).
 
     Scores each paragraph with BM25F exactly as the paragraph index would
     (its document frequencies, average and quantised lengths), from the
@@ -136,7 +137,7 @@ def paragraph_snippets(
             scored.append((-scorer.score(counts, length), number, matched))
     best = sorted(scored)[:per_article]
     return [
-        _highlight(paragraphs[number], matched)
+        (number, _highlight(paragraphs[number], matched))
         for _s, number, matched in sorted(best, key=lambda s: s[1])
     ]
 

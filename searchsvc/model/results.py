@@ -33,6 +33,7 @@ class Hit:
     source: str | None
     score: float | None  # None when sorted by date: then there is no relevance score
     snippets: list[str]
+    snippet_paragraphs: list[int]  # each snippet's paragraph: its index in the article's list
     url: str  # the article's page here
     source_url: str | None  # the original's address, when the corpus gave one
 

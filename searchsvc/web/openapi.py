@@ -38,7 +38,7 @@ _ERROR = {
 _HIT = {
     "type": "object",
     "required": ["id", "title", "title_html", "title_derived", "date", "source", "score",
-                 "snippets", "url", "source_url"],
+                 "snippets", "snippet_paragraphs", "url", "source_url"],
     "properties": {
         "id": {"type": "string"},
         "title": {"type": "string", "description": "Plain text."},
@@ -51,6 +51,11 @@ _HIT = {
             "description": "Relevance score; null when sorted by date.",
         },
         "snippets": {"type": "array", "items": {"type": "string"}, "maxItems": 100},
+        "snippet_paragraphs": {
+            "type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": 100,
+            "description": "For each snippet, the index of its paragraph in the article's "
+            "paragraphs; the article page's anchor #p-N.",
+        },
         "url": {"type": "string", "description": "The article's page on this server."},
         "source_url": {**_NULLABLE_STRING, "description": "The original's address, if known."},
     },
