@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from whoosh import query as Q
 from whoosh.qparser import (
     FieldAliasPlugin,
-    MultifieldParser,
+    MultifieldPlugin,
     OrGroup,
     PlusMinusPlugin,
     QueryParser,
@@ -87,12 +87,20 @@ class QueryCost:
     depth: int
 
 
-def make_parser(schema, title_boost: float, ranking: RankingSettings | None = None) -> QueryParser:
-    parser = MultifieldParser(
-        list(TEXT_FIELDS), schema, fieldboosts={"title": title_boost}, group=OrGroup
-    )
-    # The ranking settings shape the parsed query's any-word part (see parse()).
-    parser.ranking = ranking or RankingSettings()
+class NewsQueryParser(QueryParser):
+    """Whoosh's multi-field parser (as MultifieldParser builds it), with the ranking
+    settings that shape a query's any-word part."""
+
+    def __init__(self, schema, title_boost: float, ranking: RankingSettings | None = None):
+        super().__init__(None, schema, group=OrGroup)
+        self.add_plugin(MultifieldPlugin(list(TEXT_FIELDS), fieldboosts={"title": title_boost}))
+        self.ranking = ranking or RankingSettings()
+
+
+def make_parser(
+    schema, title_boost: float, ranking: RankingSettings | None = None
+) -> NewsQueryParser:
+    parser = NewsQueryParser(schema, title_boost, ranking)
     # `?` is punctuation in a question, not a wildcard: only `*` is (replace_plugin() would
     # keep Whoosh's own WildcardPlugin, which turned "prices?" into a pattern that finds nothing).
     parser.remove_plugin_class(WildcardPlugin)
@@ -112,7 +120,7 @@ def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
     text = normalise(text)
     if not text:
         return ParsedQuery("", Q.Every(), frozenset(), match_all=True)
-    ranking = getattr(parser, "ranking", None) or RankingSettings()
+    ranking = parser.ranking if isinstance(parser, NewsQueryParser) else RankingSettings()
     query = None
     if len(text) <= MAX_PARSED_CHARS:
         try:
