@@ -163,9 +163,21 @@ def _kind(error: errors.TransportError) -> str:
     return cause.get("type", "") if isinstance(cause, dict) else ""
 
 
+_CONNECTION_FAILURES = {  # what urllib3 says -> what the operator needs to read
+    "Connection refused": "connection refused",
+    "Name or service not known": "unknown host name",
+    "No route to host": "no route to host",
+    "timed out": "timed out",
+    "CERTIFICATE_VERIFY_FAILED": "its TLS certificate is not trusted (see opensearch_ca_certs)",
+}
+
+
 def _reason(error: Exception) -> str:
     info = getattr(error, "info", None)
     text = str(info) if isinstance(info, Exception) else str(error)
+    for found, reason in _CONNECTION_FAILURES.items():
+        if found in text:
+            return reason
     return " ".join(text.split())[:300]
 
 
