@@ -3,11 +3,13 @@
 Snippets are the best paragraphs of a hit, scored as the paragraph index
 scores them and highlighted from their analysed tokens; the analyzer caches
 every word's term, so analysing a hit's few paragraphs costs less than a
-second index search. Headlines and leads are marked the same way.
+second index search. Headlines, leads and a whole article's paragraphs (its
+page opened from a result) are marked the same way.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from whoosh.analysis import Token
@@ -28,6 +30,8 @@ SNIPPET_SCAN_CHARS = 20_000  # of one hit's text scored for snippets: its start 
 # article is 10,073 characters)
 REQUEST_SCAN_CHARS = 400_000  # of all the hits of one request (about 0.3 s of analysis)
 MAX_MARKED_CHARS = 2_000  # of a headline looked at for words to mark; the rest only escaped
+ARTICLE_MARK_CHARS = 200_000  # of an article's paragraphs looked at for its page (about
+# 0.15 s of analysis; an article can be 10 MB): the rest only escaped
 
 
 class MarkFormatter(Formatter):
@@ -75,6 +79,11 @@ def mark_terms(text: str, terms: frozenset[str], limit: int | None = None) -> st
     (within the first MAX_MARKED_CHARS: a headline can be as long as an article)."""
     cut = _word_boundary(text, limit) if limit is not None else len(text)
     marked = _word_boundary(text, min(cut, MAX_MARKED_CHARS))
+    return _mark(text, terms, marked, cut) + ("…" if cut < len(text) else "")
+
+
+def _mark(text: str, terms: frozenset[str], marked: int, cut: int) -> str:
+    """`text[:cut]` escaped, with the words of `text[:marked]` whose stem is in `terms` marked."""
     pieces, index = [], 0
     if terms:
         for term, start, end in term_spans(text[:marked]):
@@ -83,7 +92,32 @@ def mark_terms(text: str, terms: frozenset[str], limit: int | None = None) -> st
                 pieces.append(f"<mark>{escape(text[start:end], quote=False)}</mark>")
                 index = end
     pieces.append(escape(text[index:cut], quote=False))
-    return "".join(pieces) + ("…" if cut < len(text) else "")
+    return "".join(pieces)
+
+
+@dataclass(frozen=True)
+class MarkedArticle:
+    """An article's headline and paragraphs as HTML, with the words of a query marked."""
+
+    title_html: str
+    paragraphs_html: list[str]
+    matched: list[int]  # numbers of the paragraphs with a mark, in reading order
+    marks: int  # marks in the headline and paragraphs together
+
+
+def mark_article(title: str, paragraphs: list[str], terms: frozenset[str]) -> MarkedArticle:
+    """The headline marked as in a hit, every paragraph whole as in a snippet; the words of
+    the first ARTICLE_MARK_CHARS characters of paragraphs only."""
+    title_html = mark_terms(title, terms)
+    budget, paragraphs_html = ARTICLE_MARK_CHARS, []
+    for paragraph in paragraphs:
+        marked = _word_boundary(paragraph, budget) if budget > 0 else 0
+        budget -= len(paragraph)
+        paragraphs_html.append(_mark(paragraph, terms, marked, len(paragraph)))
+    # Escaped text has no "<": every "<mark>" is one of ours.
+    matched = [n for n, html in enumerate(paragraphs_html) if "<mark>" in html]
+    marks = title_html.count("<mark>") + sum(paragraphs_html[n].count("<mark>") for n in matched)
+    return MarkedArticle(title_html, paragraphs_html, matched, marks)
 
 
 def _word_boundary(text: str, limit: int) -> int:

@@ -130,3 +130,47 @@ window.addEventListener("pageshow", () => {
     });
   });
 })();
+
+// An article opened from a result: Previous / Next and the n / p keys step through its
+// matches. Without this script the matches are marked and the paragraph links still work.
+(() => {
+  const bar = document.querySelector(".matches");
+  const step = bar?.querySelector(".match-step");
+  const marks = Array.from(document.querySelectorAll(".article h1 mark, .article p[id] mark"));
+  if (!step || !marks.length) return;
+  const at = step.querySelector(".match-at");
+  let current = -1;
+
+  const select = (index, scroll) => {
+    marks[current]?.classList.remove("current");
+    current = (index + marks.length) % marks.length;
+    const mark = marks[current];
+    mark.classList.add("current");
+    at.textContent = `Match ${current + 1} of ${marks.length}`;
+    if (scroll) mark.scrollIntoView({ block: "center" });
+  };
+  const onScreen = (element) => {
+    const box = element.getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= window.innerHeight;
+  };
+
+  step.hidden = false;
+  step.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-step]");
+    if (button) select(current + Number(button.dataset.step), true);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || !["n", "p"].includes(event.key)) return;
+    const target = event.target;
+    if (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+    event.preventDefault();
+    select(current + (event.key === "n" ? 1 : -1), true);
+  });
+
+  // The first match: in the paragraph the link named (the browser has scrolled there), or
+  // the first of the page, brought into view when it is not.
+  const named = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  const first = named ? marks.findIndex((mark) => named.contains(mark)) : -1;
+  if (first >= 0) select(first, false);
+  else select(0, !onScreen(marks[0]));
+})();
