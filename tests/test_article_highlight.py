@@ -115,6 +115,20 @@ def test_article_marks_what_its_hit_marked(discovery_client, q):
             assert paragraphs[number] == snippet
 
 
+LINK = re.compile(r"(/articles/[^?#]+\?q=petroleum%20market)#p-(\d+)")
+
+
+def test_each_snippet_links_to_its_paragraph(discovery_client):
+    page = discovery_client.get("/search?q=petroleum+market").get_data(as_text=True)
+    links = re.findall(r'<p class="snippet"><a href="([^"]+)">', page)
+    assert len(links) == 10
+    for link in links:
+        path, number = LINK.fullmatch(link).groups()
+        article = discovery_client.get(path).get_data(as_text=True)
+        paragraphs = dict(PARAGRAPH.findall(article))
+        assert "<mark>petroleum</mark> <mark>market</mark>" in paragraphs[number]
+
+
 def test_article_page_says_where_the_matches_are(discovery_client):
     text = discovery_client.get("/articles/oil-01?q=rotterdam").get_data(as_text=True)
     nav = re.search(r'<nav class="matches" aria-label="Matches">(.*?)</nav>', text, re.DOTALL)

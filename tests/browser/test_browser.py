@@ -6,6 +6,7 @@ saves screenshots under test-artifacts/ (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -22,7 +23,10 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed; the browser tests need it", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 
+from conftest import write_corpus  # noqa: E402
 from discovery_corpus import build_discovery_index  # noqa: E402
+
+from searchsvc.index.indexer import reindex  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -38,10 +42,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser")
-    corpus, index = build_discovery_index(root)
+@contextlib.contextmanager
+def _serving(root: Path, corpus: Path, index: Path):
+    """The real server over `index`, on a free port, until the block ends."""
     log_path = root / "server.log"
     port = _free_port()
     command = [sys.executable, "-m", "searchsvc", "serve", "--index", str(index)]
@@ -65,14 +68,24 @@ def server(tmp_path_factory):
             output = log_path.read_text(errors="replace")
             pytest.fail(f"server did not start:\n{output[-2000:]}")
         time.sleep(0.2)
-    yield base
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    corpus, index = build_discovery_index(root)
+    with _serving(root, corpus, index) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +115,10 @@ def page(request, browser):
     assert not problems, problems
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{page.viewport_name}-{name}.png"), full_page=True)
+    path = ARTIFACTS / f"{page.viewport_name}-{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
 
 
 def expect(locator):
@@ -227,11 +241,121 @@ def test_filters_open_and_close_without_javascript(server, browser):
         context.close()
 
 
+def _harbour_records() -> list[dict]:
+    """One long article whose matches are far apart, and a short one that matches too."""
+    paragraphs = [
+        f"Note {n} from the harbour office: the weather, the cargo lists and the pilots' rota "
+        f"for week {n}, as the port clerks record them every morning before the gates open."
+        for n in range(40)
+    ]
+    for number in STRIKE_PARAGRAPHS:
+        paragraphs[number] += " Dockers voted for a tanker strike; the strike starts on Monday."
+    return [
+        {"id": "harbour-long", "title": "Harbour notes for the season", "date": "1987-05-01",
+         "source": "Gazette", "body": "\n\n".join(paragraphs)},
+        {"id": "harbour-short", "title": "Tanker strike called", "date": "1987-05-02",
+         "source": "Reuters", "body": "Dockers called a tanker strike at the harbour."},
+    ]  # fmt: skip
+
+
+STRIKE_PARAGRAPHS = (12, 20, 33)
+
+
+@pytest.fixture(scope="module")
+def harbour(tmp_path_factory):
+    """A server over a long article: opening one of its matches takes some scrolling."""
+    root = tmp_path_factory.mktemp("harbour")
+    corpus = write_corpus(root / "corpus", text_articles={}, jsonl_records=_harbour_records())
+    index = root / "index"
+    reindex([corpus], index)
+    with _serving(root, corpus, index) as base:
+        yield base
+
+
+def _current_match(page):
+    """(paragraph id, text) of the match Previous / Next / n / p last moved to."""
+    current = page.locator("mark.current")
+    expect(current).to_have_count(1)
+    expect(current).to_be_in_viewport()
+    return current.evaluate(
+        "m => { const at = m.closest('p[id], h1'); return [at.id || 'h1', m.textContent]; }"
+    )
+
+
+def test_article_opens_at_its_match_and_steps_through_them(harbour, page):
+    page.goto(harbour + "/search?q=tanker+strike")
+    hit = page.locator(".hit", has_text="Harbour notes")
+    links = hit.locator(".snippet a")
+    expect(links).to_have_count(3)
+    hrefs = [links.nth(n).get_attribute("href") for n in range(3)]
+    assert [h.rsplit("#", 1)[1] for h in hrefs] == [f"p-{n}" for n in STRIKE_PARAGRAPHS]
+    links.nth(1).click()
+    page.wait_for_url(re.compile(r"/articles/harbour-long\?q=tanker(\+|%20)strike#p-20$"))
+    paragraph = page.locator("#p-20")
+    expect(paragraph).to_be_in_viewport()
+    bar = page.locator("nav.matches").bounding_box()
+    assert paragraph.bounding_box()["y"] >= bar["y"] + bar["height"] - 1  # not under the bar
+    expect(paragraph.locator("mark")).to_have_count(3)  # tanker, strike, strike
+    assert _current_match(page) == ["p-20", "tanker"]
+    expect(page.locator(".match-at")).to_have_text("Match 4 of 9")
+    expect(page.locator("#p-0")).not_to_be_in_viewport()
+    shot(page, "article-matches", full_page=False)  # what the reader sees on arrival
+
+    page.keyboard.press("n")
+    assert _current_match(page) == ["p-20", "strike"]
+    for _ in range(2):
+        page.keyboard.press("n")
+    assert _current_match(page) == ["p-33", "tanker"]
+    expect(page.locator("#p-20")).not_to_be_in_viewport()
+    page.keyboard.press("p")
+    assert _current_match(page) == ["p-20", "strike"]
+    expect(page.locator(".match-at")).to_have_text("Match 6 of 9")
+
+    # The buttons do the same, from the keyboard too; they stay in view as the page scrolls.
+    previous = page.get_by_role("button", name="Previous match")
+    previous.focus()
+    page.keyboard.press("Enter")
+    assert _current_match(page) == ["p-20", "strike"]
+    expect(page.locator(".match-at")).to_have_text("Match 5 of 9")
+    for _ in range(5):
+        page.get_by_role("button", name="Next match").click()
+    assert _current_match(page) == ["p-12", "tanker"]  # past the last, back to the first
+    expect(previous).to_be_in_viewport()
+
+
+def test_article_from_a_headline_jumps_to_the_first_match(harbour, page):
+    page.goto(harbour + "/search?q=tanker+strike")
+    page.locator(".hit h2 a", has_text="Harbour notes").click()
+    page.wait_for_url(re.compile(r"/articles/harbour-long\?q=[^#]*$"))
+    assert _current_match(page) == ["p-12", "tanker"]
+    expect(page.locator(".match-at")).to_have_text("Match 1 of 9")
+
+
+def test_article_matches_without_javascript(harbour, browser):
+    context = browser.new_context(java_script_enabled=False, **VIEWPORTS["phone"])
+    try:
+        tab = context.new_page()
+        tab.goto(harbour + "/search?q=tanker+strike")
+        tab.locator(".hit", has_text="Harbour notes").locator(".snippet a").nth(2).click()
+        tab.wait_for_url(re.compile(r"#p-33$"))
+        expect(tab.locator("#p-33")).to_be_in_viewport()
+        expect(tab.locator("#p-33 mark").first).to_have_text("tanker")
+        expect(tab.locator(".match-step")).to_be_hidden()  # its buttons need the script
+        # The paragraph links in the bar are the way between matches without it.
+        bar = tab.locator("nav.matches")
+        expect(bar).to_contain_text("9 matches for tanker strike in paragraphs 13, 21, 34")
+        bar.get_by_role("link", name="13").click()
+        tab.wait_for_url(re.compile(r"#p-12$"))
+        expect(tab.locator("#p-12")).to_be_in_viewport()
+    finally:
+        context.close()
+
+
 AXE = REPO / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 AUDITED = {
     "search": "/",
     "results": "/search?q=oil+prices&filters=open",
-    "article": "/articles/oil-1?q=oil",
+    "article": "/articles/oil-01?q=oil+prices",
     "error": "/articles/no-such-article",
 }
 
