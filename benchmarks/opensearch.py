@@ -32,7 +32,6 @@ from benchmarks.measure import (
     http_clients,
     run_build,
     time_interleaved,
-    time_queries,
 )
 from benchmarks.queries import BenchQuery
 
@@ -130,18 +129,35 @@ def measure_build(args, corpus: Path, label: str) -> dict:
 
 
 def measure_queries(args, label: str, queries: list[BenchQuery]) -> dict:
+    """Both engines, and OpenSearch with a dfs phase, taking turns query by query."""
     print(f"[{label}] {len(queries)} queries, engines taking turns ...", flush=True)
     embedded = ProcessEngine("searchsvc", args.workdir / f"whoosh-{label}")
     engine = opensearch_engine(f"bench-{label}")
+    runners = {"whoosh": embedded, "opensearch": OpenSearchRunner(engine),
+               "opensearch-dfs": OpenSearchRunner(engine, "dfs_query_then_fetch")}  # fmt: skip
     try:
-        timed = time_interleaved({"whoosh": embedded, "opensearch": OpenSearchRunner(engine)},
-                                 queries)  # fmt: skip
+        timed = time_interleaved(runners, queries)
     finally:
         embedded.close()
-    print(f"[{label}] the same queries with dfs_query_then_fetch ...", flush=True)
-    timed["opensearch-dfs"] = time_queries(OpenSearchRunner(engine, "dfs_query_then_fetch"),
-                                           queries)  # fmt: skip
+    timed["dfs_same_answers"] = same_answers(engine, queries)
     return timed
+
+
+def same_answers(engine, queries: list[BenchQuery]) -> dict:
+    """How many queries get the same page (ids and scores) with and without a dfs phase."""
+    from searchsvc.search import SearchRequest, search
+
+    view, same = engine.view(), 0
+    for query in queries:
+        request = SearchRequest(q=query.q, page=query.page, size=PAGE_SIZE, sort=query.sort)
+        answers = []
+        for search_type in (None, "dfs_query_then_fetch"):
+            view.search_type = search_type
+            result = search(view, request)
+            answers.append([(hit.id, hit.score) for hit in result.hits] + [result.total])
+        view.search_type = None
+        same += answers[0] == answers[1]
+    return {"queries": len(queries), "same": same}
 
 
 @contextmanager
@@ -202,6 +218,9 @@ def print_report(result: dict) -> None:
         for name, figures in build.items():
             print(f"[{label}] build {name}: {json.dumps(figures)}")
         for name, timed in part.get("query", {}).items():
+            if name == "dfs_same_answers":
+                print(f"[{label}] dfs_query_then_fetch, same page and total: {timed}")
+                continue
             overall = timed["all"]
             classes = ", ".join(f"{k} {v.get('p50')}/{v.get('p95')}"
                                 for k, v in timed["classes"].items())  # fmt: skip

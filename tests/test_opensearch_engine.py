@@ -132,6 +132,22 @@ def test_articles_related_and_headlines_as_embedded(engines):
     assert view.health()["articles"] == embedded.health()["articles"]
 
 
+def test_a_query_past_the_clause_limit_is_searched_as_plain_words(engines, monkeypatch):
+    """A query translated to more leaf clauses than Lucene takes is searched as its words.
+
+    querying.py's bounds keep real queries near half of Lucene's 1,024; a lower limit
+    here makes a few words past it.
+    """
+    _, engine = engines
+    view = engine.view()
+    text = '(cocoa OR coffee) AND "bank of england" -oil'
+    plain = view.rank(SearchRequest(q="cocoa or coffee and bank of england oil"))
+    monkeypatch.setattr(requests, "MAX_CLAUSES", 5)
+    found = view.rank(SearchRequest(q=text))
+    assert [a.id for a, _ in found.page] == [a.id for a, _ in plain.page]
+    assert found.total == plain.total > 0
+
+
 def _statistics(engine) -> tuple[dict, dict]:
     """A generation's info (but names and times) and its term rows."""
     view = engine.view()

@@ -39,24 +39,24 @@ SEARCH_ATTEMPTS = 3  # a search that fails on the cluster is tried again, twice 
 RETRY_PAUSE = 0.25  # seconds before each retry
 BY_RELEVANCE = [{"_score": "desc"}, {"seq": "asc"}]  # ties: the earlier indexed first
 BY_DATE = [{"date": {"order": "desc", "missing": "_last"}}, {"seq": "desc"}]
+# Lucene's default limit on a query's leaf clauses (indices.query.bool.max_clause_count).
+MAX_CLAUSES = 1_024
+_LEAVES = {"term", "terms", "span_term", "match_phrase", "range", "match_all", "ids"}
 
 
 def rank(view, request: SearchRequest) -> Ranked:
     """The page of articles `request` asks for, with the total and facets of every match."""
-    settings = view.ranking
-    reader = view.reader()
-    view.stats.prefetch(_stems(normalise(request.q)))
-    parsed = typed = parse(request.q, view.parser, reader)
-    if settings.typo_tolerance:
-        parsed = _tolerate_typos(view, typed, reader)
-    corrected = parsed is not typed and not typed.terms
-    shaped = shape(parsed.article_query, parsed.text, reader, settings.key_words)
-    query = _with_filters(shaped, request)
+    parsed, corrected, query = _understood(view, request, request.q)
+    dsl = Translator(view.reader(), view.lead_weight(), view.info["baking"]).dsl(query)
+    if _clauses(dsl) > MAX_CLAUSES:
+        # More clauses than the cluster takes (a few hundred words in nested groups): the
+        # text is searched as plain words, as querying.py searches text past its bounds.
+        plain = " ".join(request.q[start:end].lower() for _, start, end in term_spans(request.q))
+        parsed, corrected, query = _understood(view, request, plain)
+        dsl = Translator(view.reader(), view.lead_weight(), view.info["baking"]).dsl(query)
     by_date = request.sort == "date" or parsed.match_all
-    if not by_date and _may_feed_back(query, settings):
-        query = _fed_back(view, query)
     body = {
-        "query": Translator(view.reader(), view.lead_weight(), view.info["baking"]).dsl(query),
+        "query": dsl,
         "from": (request.page - 1) * request.size,
         "size": request.size,
         "sort": BY_DATE if by_date else BY_RELEVANCE,
@@ -83,6 +83,33 @@ def rank(view, request: SearchRequest) -> Ranked:
         corrected=corrected,
         match_all=parsed.match_all,
     )
+
+
+def _understood(view, request: SearchRequest, text: str):
+    """(parsed query, whether only corrections matched, the query to run) as answers.py has them."""
+    settings = view.ranking
+    reader = view.reader()
+    view.stats.prefetch(_stems(normalise(text)))
+    parsed = typed = parse(text, view.parser, reader)
+    if settings.typo_tolerance:
+        parsed = _tolerate_typos(view, typed, reader)
+    corrected = parsed is not typed and not typed.terms
+    shaped = shape(parsed.article_query, parsed.text, reader, settings.key_words)
+    query = _with_filters(shaped, request)
+    by_date = request.sort == "date" or parsed.match_all
+    if not by_date and _may_feed_back(query, settings):
+        query = _fed_back(view, query)
+    return parsed, corrected, query
+
+
+def _clauses(dsl) -> int:
+    """Leaf clauses of a DSL query, as Lucene counts them against its clause limit."""
+    if isinstance(dsl, list):
+        return sum(_clauses(item) for item in dsl)
+    if not isinstance(dsl, dict):
+        return 0
+    leaves = sum(1 for key in dsl if key in _LEAVES)
+    return leaves + sum(_clauses(value) for key, value in dsl.items() if key not in _LEAVES)
 
 
 def search(view, body: dict) -> dict:
