@@ -273,10 +273,12 @@ def report(results: list[SetFigures]) -> str:
         if figures.common:
             for half, tally in [*figures.common.items(), ("all", _merge(figures.common))]:
                 lines.append(_row(figures.name, half, tally, COMMON_COLUMNS))
-    lines += ["", "First false corrections of each set (typed -> suggested)"]
+    lines += ["", "First false corrections of each set: the words changed, in their query"]
     for figures in results:
         for typed, suggested in figures.examples:
-            lines.append(f"  {figures.name}: {typed[:90]!r} -> {suggested[:90]!r}")
+            pairs = zip(typed.split(" "), suggested.split(" "), strict=False)
+            words = ", ".join(f"{a} -> {b}" for a, b in pairs if a != b)
+            lines.append(f"  {figures.name}: {words}  ({typed[:70]})")
     lines.append("")
     lines.append(
         "restored: the slipped word given back (case aside); "

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchsvc import create_app
-from searchsvc.discovery.spelling import suggest_query
 from searchsvc.engine.embedded.facets import date_buckets
 from searchsvc.engine.embedded.snapshot import IndexHandle
 from searchsvc.index.indexer import reindex
@@ -27,30 +26,6 @@ def test_edit_distance(a, b, distance):
 VOCAB = Vocabulary.from_texts(
     ["parliament government policy police officer"] * 60 + ["goverment typo"] + ["oil oils"] * 2
 )
-
-
-@pytest.mark.parametrize(
-    "typed, expected",
-    [
-        ("parliment", "parliament"),
-        ("goverment policy", "government policy"),  # known but rare: the common neighbour wins
-        ("Parlaiment!", "parliament!"),  # transposition, punctuation kept
-        ("police officer", None),  # nothing to correct
-        ('"parliment house"', None),  # phrases are left as typed
-        ("source:reuterz parliment", "source:reuterz parliament"),
-        ("-parliment", None),
-        ("zzzzqqq", None),  # nothing near: no suggestion rather than a wild guess
-        ("oill", "oil"),
-    ],
-)
-def test_suggest_query(typed, expected):
-    assert suggest_query(typed, VOCAB) == expected
-
-
-@pytest.mark.parametrize("operator", ["AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"])
-def test_operators_are_not_corrected_as_words(operator):
-    vocabulary = Vocabulary.from_texts(["cannot random andmany ornot"] * 60)
-    assert suggest_query(f"oil {operator} cannt", vocabulary) == f"oil {operator} cannot"
 
 
 def test_completions_most_frequent_first():
@@ -190,14 +165,6 @@ def test_facets_and_vocabulary_follow_a_reindex(tmp_path):
     assert client.get("/api/search?q=zanzibsr").get_json()["suggestion"] == "zanzibar"
 
 
-def test_long_words_are_not_corrected_quickly():
-    import time
-
-    started = time.perf_counter()
-    assert suggest_query("parliament" * 100 + " x" * 400, VOCAB) is None
-    assert time.perf_counter() - started < 0.5
-
-
 def _saved_and_recounted(index):
     from searchsvc.index import store
     from searchsvc.index import words as suggest
@@ -286,15 +253,6 @@ def test_the_compact_correction_index_corrects_as_its_definition(words, typed):
     vocabulary = Vocabulary.from_texts([" ".join(words)] * 2 + [" ".join(words[:5])])
     for word in typed + words[:5]:
         assert vocabulary.correct(word) == _reference_correction(word, vocabulary), word
-
-
-def test_a_long_text_has_only_its_first_words_looked_up(monkeypatch):
-    from searchsvc.discovery import spelling as suggest
-
-    looked_up = []
-    monkeypatch.setattr(Vocabulary, "correct", lambda self, word: looked_up.append(word))
-    suggest_query(" ".join(["parliment"] * 100), VOCAB)
-    assert len(looked_up) == suggest.MAX_CORRECTED_WORDS
 
 
 def test_typo_clauses_are_bounded(snapshot_):
