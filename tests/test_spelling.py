@@ -88,6 +88,8 @@ def test_operators_are_not_corrected_as_words(operator):
         ("parliament", "Parliment", "Parliament"),
         ("vbns", "vBSN", "vBNS"),  # mixed: letter by letter
         ("mcdonald", "McDonlad", "McDonald"),
+        ("the", "GThe", "The"),  # mixed, and a letter longer: Title
+        ("ipod", "iPood", "ipod"),
     ],
 )
 def test_in_casing_of(word, typed, expected):

@@ -120,14 +120,12 @@ def _unaccented(word: str) -> str:
 
 
 def in_casing_of(word: str, typed: str) -> str:
-    """`word` in the casing of `typed`: UPPER, Title, lower, or letter by letter when mixed."""
+    """`word` in the casing of `typed`: UPPER, lower, letter by letter when mixed, else Title."""
     if typed.isupper():
         return word.upper()
     if typed.islower():
         return word.lower()
-    if typed[:1].isupper() and typed[1:].islower():
-        return word[:1].upper() + word[1:].lower()
-    return "".join(
-        letter.upper() if i < len(typed) and typed[i].isupper() else letter.lower()
-        for i, letter in enumerate(word)
-    )
+    if len(typed) == len(word) and not typed[1:].islower():  # "vBSN" -> "vBNS"
+        pairs = zip(word, typed, strict=True)
+        return "".join(a.upper() if b.isupper() else a.lower() for a, b in pairs)
+    return word[:1].upper() + word[1:].lower() if typed[0].isupper() else word.lower()
