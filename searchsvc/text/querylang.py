@@ -25,9 +25,7 @@ TOKEN = re.compile(r'"[^"]*"?|\S+')
 # The operators, in capitals, that are not words to search, correct or complete.
 OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE"})
 # A filter as typed: source:ap, topic:coffee, date:2017, date:[2017 TO 2018].
-FILTER = re.compile(
-    r"(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}\"]+)"
-)
+FILTER = re.compile(r"(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}\"]+)")
 # The word being typed: letters at the very end, after a space or nothing.
 LAST_WORD = re.compile(r"(?:^|\s)([^\W\d_]+)$")
 
