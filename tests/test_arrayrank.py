@@ -6,14 +6,13 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import TEXT
 
 from searchsvc.engine.embedded import arrayrank
-from searchsvc.engine.embedded.arrayrank import _Postings, _PostingsCache, rank
+from searchsvc.engine.embedded.arrayrank import rank
 from searchsvc.engine.embedded.datecolumn import cached_ranges
 from searchsvc.engine.embedded.feedback import words_of
 from searchsvc.engine.embedded.querying import parse
@@ -231,22 +230,6 @@ def test_an_index_in_whoosh3s_own_layout_is_served_and_rebuilt_by_the_next_reind
     assert type(searcher.schema["body"].format) is PackedPositions
 
 
-def test_postings_cache_keeps_to_its_budget():
-    cache = _PostingsCache(budget=3 * 8 * 10)
-
-    class Reader:
-        pass
-
-    reader = Reader()
-    postings = _Postings(np.arange(5), np.ones(5), None)  # 80 bytes
-    for key in range(5):
-        cache.put(reader, key, postings)
-    assert cache.used <= cache.budget
-    assert cache.get(reader, 0) is None and cache.get(reader, 4) is postings
-    cache.put(reader, "too big", _Postings(np.arange(100), np.ones(100), None))
-    assert cache.get(reader, "too big") is None
-
-
 def test_total_counts_every_match_even_when_ranking_skips_them(index, monkeypatch):
     """Ranking never looks at most `report`-only articles; the total still counts them.
 
@@ -283,7 +266,6 @@ def test_words_with_lead_credit_score_as_whoosh_walks(index, monkeypatch, share)
     monkeypatch.setattr(
         "searchsvc.engine.embedded.ranking.lead_share", lambda searcher, words: share
     )
-    monkeypatch.setattr(arrayrank, "_cache", _PostingsCache(arrayrank.POSTINGS_CACHE_BYTES))
     snapshot = IndexHandle(index, ranking=RankingSettings(lead_words=3)).snapshot()
     for text in ["zebra report giraffe", "annual herd zebra zebra", "title:zebra herd -report"]:
         searcher, query = _parsed(snapshot, text)

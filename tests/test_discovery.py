@@ -299,30 +299,35 @@ def test_completion_without_a_vocabulary_takes_the_commonest_terms(snapshot_):
     assert all(term.startswith(b"pa") for term in terms)
 
 
-def test_facet_answers_are_kept_within_their_budget(discovery_client, monkeypatch):
-    from searchsvc.engine.embedded import facets
+def _generation_state(client):
+    """The state of the generation the app's engine serves."""
+    return client.application.extensions["searchsvc.engine"].view().state
 
-    monkeypatch.setattr(facets, "RESULTS_CACHE_BYTES", 20_000)
+
+def test_facet_answers_are_kept_within_their_budget(discovery_client):
+    from searchsvc.engine.embedded.state import BoundedCache
+
+    state = _generation_state(discovery_client)
+    state.facet_answers = answers = BoundedCache(20_000)
     for n in range(40):
         assert discovery_client.get(f"/api/search?q=parliament+w{n}").status_code == 200
-    assert 0 < facets._results_bytes <= 20_000
-    assert facets._results_bytes == sum(size for _, size in facets._results.values())
+    assert 0 < answers.used <= 20_000 and 0 < len(answers) < 40
     # What is kept is what would be computed again.
     first = discovery_client.get("/api/search?q=parliament+w39").get_json()["facets"]
-    facets._results.clear()
-    facets._results_bytes = 0
+    state.facet_answers = BoundedCache(20_000)
     assert discovery_client.get("/api/search?q=parliament+w39").get_json()["facets"] == first
 
 
-def test_date_range_documents_are_kept_within_their_budget(discovery_client, monkeypatch):
-    from searchsvc.engine.embedded import datecolumn as filtercache
+def test_date_range_documents_are_kept_within_their_budget(discovery_client):
+    from searchsvc.engine.embedded.state import BoundedCache
 
-    monkeypatch.setattr(filtercache, "_ranges", filtercache._RangeCache(2_000))
+    state = _generation_state(discovery_client)
+    state.date_ranges = ranges = BoundedCache(2_000)
     totals = {}
     for year in range(2000, 2020):
         body = discovery_client.get(f"/api/search?q=date:[{year}+to]").get_json()
         totals[year] = body["total"]
-        assert filtercache._ranges.used <= 2_000
+        assert ranges.used <= 2_000
     assert totals[2000] >= totals[2019] and totals[2000] > 0
     for year in (2000, 2010):  # evicted or not, the same answer
         assert (

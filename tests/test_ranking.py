@@ -19,7 +19,9 @@ from searchsvc.engine.embedded.ranking import (
     body_words,
     field_lengths,
     proximity_clauses,
+    read_field_lengths,
 )
+from searchsvc.engine.embedded.state import GenerationState
 from searchsvc.index.schema import article_schema
 
 FILLER = " ".join(f"filler{n}" for n in range(40))
@@ -127,7 +129,8 @@ def test_field_lengths_read_at_once_are_the_lengths_whoosh_decodes():
         for field in ("title", "body"):
             assert ranking._length_bytes(reader, field) is not None  # not the per-document loop
             decoded = [reader.doc_field_length(d, field, 1) or 1 for d in range(300)]
-            assert field_lengths(reader, field) == decoded
+            assert read_field_lengths(reader, field) == decoded
+            assert field_lengths(GenerationState(), reader, field) == decoded
             assert len(set(decoded)) > (1 if field == "title" else 50)
 
 

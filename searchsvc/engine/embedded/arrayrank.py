@@ -4,7 +4,8 @@ Whoosh steps its matcher tree a document at a time, several Python calls per
 node per document, and prunes with block maxima where it can; that stepping
 was most of a query's time. Here the same matcher tree, as Whoosh builds it
 for the query, is evaluated a node at a time instead: each term's posting
-list becomes arrays (decoded once per segment and kept in a bounded cache),
+list becomes arrays (decoded once per segment and kept, within a budget, in
+the generation's state),
 its scores come from the scorer's own formula applied to a whole array, and
 each combining node (union, intersection, exclusion, boost, filter) becomes
 one array operation with Whoosh's arithmetic in Whoosh's order. The scores
@@ -21,9 +22,6 @@ them, a document at a time, so any query still gets Whoosh's own answer.
 from __future__ import annotations
 
 import copy
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,16 +33,15 @@ from whoosh.query.spans import SpanNear2
 from whoosh.scoring import WeightScorer
 from whoosh.util import make_binary_tree
 
-from searchsvc.engine.embedded.datecolumn import index_dates
+from searchsvc.engine.embedded.datecolumn import bound_to, index_dates
 from searchsvc.engine.embedded.ranking import (
     CoordinationMatcher,
     NewsScorer,
     WordMatcher,
     field_length_array,
 )
+from searchsvc.engine.embedded.state import GenerationState, segment_key, state_of
 from searchsvc.index.codec import PackedLeafMatcher, PackedPositions, PostingArrays, inlined_arrays
-
-POSTINGS_CACHE_BYTES = 96 * 1024 * 1024  # decoded posting lists kept per process
 
 
 @dataclass(frozen=True)
@@ -60,14 +57,15 @@ def rank(searcher, query, window: int, by_date: bool = False) -> Ranking:
     collector orders them); by date, newest first, undated last, ties to the
     higher document number (the later indexed), and no scores.
     """
-    query = query.accept(_with_arrays)
+    state = state_of(searcher)
+    query = query.accept(lambda node: bound_to(_with_arrays(node), state))
     total = searcher.doc_count_all()
     mask = np.zeros(total, dtype=bool)
     scores = None if by_date else np.zeros(total, dtype=np.float64)
     for subsearcher, offset in searcher.leaf_searchers():
         context = subsearcher.context(needs_current=True, weighting=searcher.weighting)
         size = subsearcher.doc_count_all()
-        node = _Evaluator(subsearcher.reader(), size, scored=not by_date)
+        node = _Evaluator(state, subsearcher.reader(), size, scored=not by_date)
         leaf_mask, leaf_scores = node.evaluate(query.matcher(subsearcher, context))
         mask[offset : offset + size] = leaf_mask
         if scores is not None:
@@ -76,7 +74,7 @@ def rank(searcher, query, window: int, by_date: bool = False) -> Ranking:
     if by_date:
         # Undated documents hold 0, so they come last (Whoosh's sort puts them
         # first: its column default is the largest value).
-        keys = index_dates(searcher.reader())[matched]
+        keys = index_dates(state, searcher.reader())[matched]
         order = np.lexsort((-matched, -keys))[:window]
         return Ranking(matched, [(int(matched[i]), None) for i in order])
     return Ranking(matched, _best(matched, scores[matched], window))
@@ -98,7 +96,8 @@ def _best(docnums: np.ndarray, scores: np.ndarray, window: int) -> list[tuple[in
 class _Evaluator:
     """One segment's matcher tree -> (mask, scores) arrays over the segment's documents."""
 
-    def __init__(self, reader, size: int, scored: bool):
+    def __init__(self, state: GenerationState, reader, size: int, scored: bool):
+        self.state = state
         self.reader = reader
         self.size = size
         self.scored = scored
@@ -150,7 +149,7 @@ class _Evaluator:
 
     def _unscored(self) -> _Evaluator:
         """The same segment, matches only: for excluded clauses, whose scores nobody reads."""
-        return self if not self.scored else _Evaluator(self.reader, self.size, scored=False)
+        return self if not self.scored else _Evaluator(self.state, self.reader, self.size, False)
 
     def _array_union(self, matcher):
         """Whoosh's buffered union (wildcards, several excluded words), from where it stands.
@@ -237,7 +236,7 @@ class _Evaluator:
         in_lead = np.zeros(len(docs)) if scoring.lead_words else None
         for field, (ids, weights, lead) in found:
             at = np.searchsorted(docs, ids)
-            lengths = field_length_array(self.reader, field.name)[ids]
+            lengths = field_length_array(self.state, self.reader, field.name)[ids]
             norm = (1 - field.b) + field.b * lengths / field.average
             frequency[at] += field.weight * weights / norm
             if lead is not None and in_lead is not None:
@@ -262,7 +261,7 @@ class _Evaluator:
             return None
         at_start = type(matcher) is PackedLeafMatcher and matcher.at_start()
         current = 0 if at_start else matcher.id()
-        postings = _postings(self.reader, matcher, lead_words)
+        postings = _postings(self.state, self.reader, matcher, lead_words)
         if postings is None or (lead_words and postings.in_lead is None):
             return None
         start = np.searchsorted(postings.ids, current)
@@ -301,7 +300,7 @@ class _Evaluator:
         # still on its first posting need not decode a block to say so.
         at_start = type(matcher) is PackedLeafMatcher and matcher.at_start()
         current = 0 if at_start else matcher.id()
-        postings = _postings(self.reader, matcher, lead_words)
+        postings = _postings(self.state, self.reader, matcher, lead_words)
         if postings is None:
             return self._walk(matcher)
         start = np.searchsorted(postings.ids, current)
@@ -315,7 +314,7 @@ class _Evaluator:
         if type(scorer) is WeightScorer:
             scores[ids] = weights
             return mask, scores
-        lengths = field_length_array(self.reader, matcher.term()[0])[ids]
+        lengths = field_length_array(self.state, self.reader, matcher.term()[0])[ids]
         k1, b = scorer.K1, scorer.B
         # ranking.NewsScorer.score and whoosh.scoring.bm25, term for term.
         norm = (1 - b) + b * lengths / scorer.avgfl
@@ -356,16 +355,17 @@ def _has_positions(leaf) -> bool:
     return type(leaf) is matching.ListMatcher and leaf._format.supports("positions")
 
 
-def _positions(reader, leaf) -> PostingArrays:
+def _positions(state: GenerationState, reader, leaf) -> PostingArrays:
     """A leaf's whole posting list with positions, cached as the scoring arrays are."""
-    key = (leaf.term(), "positions")
-    cached = _cache.get(reader, key)
+    key = (segment_key(reader), leaf.term(), "positions")
+    cached = state.postings.get(key)
     if cached is None:
         if type(leaf) is PackedLeafMatcher:
             cached = leaf.read_arrays(positions=True)
         else:
             cached = inlined_arrays(leaf, positions=True)
-        _cache.put(reader, key, cached)
+        if key[0] is not None:
+            state.postings.put(key, cached, cached.nbytes)
     return cached
 
 
@@ -391,7 +391,9 @@ class ArrayAndNot(Q.AndNot):
 
     def matcher(self, searcher, context=None):
         scored = context is None or context.weighting is not None
-        evaluator = _Evaluator(searcher.reader(), searcher.doc_count_all(), scored)
+        evaluator = _Evaluator(
+            state_of(searcher), searcher.reader(), searcher.doc_count_all(), scored
+        )
         mask, scores = evaluator.evaluate(self.a.matcher(searcher, context))
         excluded, _ = evaluator._unscored().evaluate(
             self.b.matcher(searcher, searcher.boolean_context())
@@ -444,12 +446,13 @@ class ArrayPhrase(Q.Phrase):
         if not all(_has_positions(leaf) for leaf in leaves):
             return super().matcher(searcher, context)
         scored = context is None or context.weighting is not None
-        evaluator = _Evaluator(reader, searcher.doc_count_all(), scored)
+        state = state_of(searcher)
+        evaluator = _Evaluator(state, reader, searcher.doc_count_all(), scored)
         # Evaluated before the positions are read: reading moves the leaves.
         mask, scores = evaluator.evaluate(make_binary_tree(IntersectionMatcher, ms))
         docs = np.flatnonzero(mask)
         if len(docs):
-            positions = [_positions_in(_positions(reader, leaf), docs) for leaf in leaves]
+            positions = [_positions_in(_positions(state, reader, leaf), docs) for leaf in leaves]
             spans = _Spans.starting(*positions[0])
             for word_docs, word_positions in positions[1:]:
                 if not len(spans.docs):
@@ -498,49 +501,13 @@ class _Postings:
         return self.ids.nbytes + self.weights.nbytes + lead
 
 
-class _PostingsCache:
-    """Decoded posting lists by segment reader and term, least recently used out first."""
-
-    def __init__(self, budget: int):
-        self.budget = budget
-        self.used = 0
-        self._by_reader: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._order: OrderedDict = OrderedDict()  # (reader ref, key) -> bytes
-        self._lock = threading.Lock()
-
-    def get(self, reader, key) -> _Postings | None:
-        with self._lock:
-            found = self._by_reader.get(reader, {}).get(key)
-            if found is not None:
-                self._order.move_to_end((weakref.ref(reader), key))
-            return found
-
-    def put(self, reader, key, postings: _Postings) -> None:
-        size = postings.nbytes
-        if size > self.budget:
-            return
-        with self._lock:
-            self._by_reader.setdefault(reader, {})[key] = postings
-            self._order[(weakref.ref(reader), key)] = size
-            self.used += size
-            while self.used > self.budget:
-                (ref, old), freed = self._order.popitem(last=False)
-                self.used -= freed
-                owner = ref()
-                if owner is not None:
-                    self._by_reader.get(owner, {}).pop(old, None)
-
-
-_cache = _PostingsCache(POSTINGS_CACHE_BYTES)
-
-
-def _postings(reader, matcher, lead_words: int) -> _Postings | None:
+def _postings(state: GenerationState, reader, matcher, lead_words: int) -> _Postings | None:
     """The whole posting list under a leaf matcher (whatever its position), as arrays."""
     term = matcher.term()
     if term is None:
         return None
-    key = (term, lead_words)
-    cached = _cache.get(reader, key)
+    key = (segment_key(reader), term, lead_words)
+    cached = state.postings.get(key)
     if cached is not None:
         return cached
     if type(matcher) is matching.ListMatcher and (not lead_words or _has_positions(matcher)):
@@ -555,5 +522,6 @@ def _postings(reader, matcher, lead_words: int) -> _Postings | None:
         in_lead = np.bincount(posting[arrays.positions < lead_words], minlength=len(arrays.ids))
         in_lead = in_lead.astype(np.int32)
     postings = _Postings(arrays.ids.astype(np.int32), arrays.weights, in_lead)
-    _cache.put(reader, key, postings)
+    if key[0] is not None:
+        state.postings.put(key, postings, postings.nbytes)
     return postings

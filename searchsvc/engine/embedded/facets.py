@@ -1,7 +1,8 @@
 """Counts of the matching articles by source, topic and time bucket.
 
 Computed without scoring: the matching document numbers, counted over
-arrays of each document's source, day and topics, read once per generation.
+arrays of each document's source, day and topics, read once per generation
+and kept, with recent answers, in the generation's state.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import calendar
 import hashlib
 import heapq
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from datetime import date
 
 import numpy as np
 from whoosh import query as Q
 
 from searchsvc.engine.embedded.datecolumn import index_dates
+from searchsvc.engine.embedded.state import GenerationState, state_of
 
 MAX_FACET_VALUES = 12  # values listed per facet, most frequent first
 MAX_TOPIC_TERMS = 2_000  # topic vocabularies larger than this are not faceted
@@ -32,7 +33,7 @@ class _Columns:
     search then counts its matches with array operations.
     """
 
-    def __init__(self, reader):
+    def __init__(self, state: GenerationState, reader):
         count = reader.doc_count_all()
         self.sources: list[str] = []  # folded source names; code n is sources[n - 1]
         self.labels: dict[str, str] = {}
@@ -49,7 +50,7 @@ class _Columns:
                         codes[folded] = len(self.sources)
                     self.source_codes[docnum] = codes[folded]
                     self.labels.setdefault(folded, value)
-        ordinals = index_dates(reader) // _DAY + 1  # undated documents hold 0: ordinal 1
+        ordinals = index_dates(state, reader) // _DAY + 1  # undated documents hold 0: ordinal 1
         valid = (ordinals > 1) & (ordinals <= _MAX_ORDINAL)
         self.days = np.where(valid, ordinals, 0)  # proleptic ordinal; 0 when undated
         # Each (document, topic) pair, as two parallel arrays.
@@ -69,57 +70,28 @@ class _Columns:
         self.topic_codes = np.asarray(codes_of_pairs, dtype=np.int64)
 
 
-_columns: dict[str, _Columns] = {}  # the last two generations' (a switch overlaps them)
-# Counts by (generation, digest of the query), for paging and repeats: least recently
-# used out first once their estimated size passes the budget.
-_results: OrderedDict = OrderedDict()
-_results_bytes = 0
-RESULTS_CACHE_BYTES = 4 * 1024 * 1024
-_lock = threading.Lock()
-
-
 def facet_counts(searcher, query: Q.Query, docs: np.ndarray) -> dict:
     """{"source": [...], "topic": [...], "date": {"interval", "buckets"}} for `docs`.
 
     `docs` are the document numbers `query` matches, ascending; the answer is
-    cached by query and shared: treat it as read-only.
+    kept by query (for paging and repeats) and shared: treat it as read-only.
     """
-    generation = str(getattr(searcher._ix.storage, "folder", id(searcher._ix)))
+    state = state_of(searcher)
     # A digest, not the text: a long query's repr runs to kilobytes.
-    key = (generation, hashlib.blake2b(repr(query).encode(), digest_size=16).digest())
-    with _lock:
-        cached = _results.get(key)
-        if cached is not None:
-            _results.move_to_end(key)
-            return cached[0]
-    columns = _columns.get(generation)
-    if columns is None:
-        columns = _Columns(searcher.reader())
-        with _lock:
-            while len(_columns) >= 2:
-                _columns.pop(next(iter(_columns)))
-            _columns[generation] = columns
+    key = hashlib.blake2b(repr(query).encode(), digest_size=16).digest()
+    cached = state.facet_answers.get(key)
+    if cached is not None:
+        return cached
+    reader = searcher.reader()
+    columns = state.per_index(reader, "facet columns", lambda: _Columns(state, reader))
     docs = np.asarray(docs, dtype=np.int64)
     counted = {
         "source": _sources(columns, docs),
         "topic": _topics(columns, docs),
         "date": bucket_counts(_days(columns, docs)),
     }
-    _remember(key, counted)
+    state.facet_answers.put(key, counted, estimated_bytes(counted))
     return counted
-
-
-def _remember(key, counted: dict) -> None:
-    global _results_bytes
-    size = estimated_bytes(counted)
-    with _lock:
-        if key in _results:
-            return
-        _results[key] = (counted, size)
-        _results_bytes += size
-        while _results_bytes > RESULTS_CACHE_BYTES:
-            _, (_, freed) = _results.popitem(last=False)
-            _results_bytes -= freed
 
 
 def estimated_bytes(counted: dict) -> int:

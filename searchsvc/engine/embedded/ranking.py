@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ from whoosh.matching import Matcher
 from whoosh.reading import TermNotFound
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer, bm25
 
+from searchsvc.engine.embedded.state import GenerationState, state_of
 from searchsvc.index.codec import BYTE_LENGTHS, field_length_bytes
 
 
@@ -59,10 +59,17 @@ class RankingSettings:
 
 
 class NewsWeighting(WeightingModel):
-    """BM25 per field, plus saturating credit for body words inside the lead."""
+    """BM25 per field, plus saturating credit for body words inside the lead.
 
-    def __init__(self, settings: RankingSettings | None = None):
+    It carries the generation's state to every searcher and scorer Whoosh makes
+    from the searcher it weighs (state.state_of); made without one, it keeps its own.
+    """
+
+    def __init__(
+        self, settings: RankingSettings | None = None, state: GenerationState | None = None
+    ):
         self.settings = settings or RankingSettings()
+        self.state = state if state is not None else GenerationState()
 
     def supports_block_quality(self) -> bool:
         return True
@@ -76,10 +83,11 @@ class NewsWeighting(WeightingModel):
         field = searcher.schema[fieldname]
         lead = lead and field.format.supports("positions")
         weight = s.lead_weight * lead_share(searcher, s.lead_words) if lead else 0.0
-        return NewsScorer(searcher, fieldname, text, b, s.k1, s.lead_words if weight else 0, weight)
+        lead_words = s.lead_words if weight else 0
+        return NewsScorer(searcher, fieldname, text, b, s.k1, lead_words, weight, self.state)
 
     def idf(self, searcher, fieldname: str, text) -> float:
-        # Whoosh's Searcher.idf() calls this once per word and field, then caches it.
+        # GenerationState.idf calls this once per word and field, then keeps it.
         return idf(searcher, searcher.get_parent().doc_frequency(fieldname, text))
 
 
@@ -94,15 +102,15 @@ def idf(searcher, df: int) -> float:
 
 
 class NewsScorer(WeightLengthScorer):
-    def __init__(self, searcher, fieldname, text, b, k1, lead_words, lead_weight):
-        self.idf = searcher.idf(fieldname, text)
+    def __init__(self, searcher, fieldname, text, b, k1, lead_words, lead_weight, state):
+        self.idf = state.idf(searcher, fieldname, text)
         self.avgfl = average_field_length(searcher.get_parent(), fieldname) or 1
         self.B, self.K1 = b, k1
         self.lead_words, self.lead_weight = lead_words, lead_weight
         self.setup(searcher, fieldname, text)
         reader = searcher.reader()
         if reader.is_atomic():
-            self.dfl = field_lengths(reader, fieldname).__getitem__
+            self.dfl = field_lengths(state, reader, fieldname).__getitem__
         # The most lead credit any document can get, so block-max pruning stays exact.
         self._lead_max = lead_weight * self.idf * (k1 + 1) if lead_words else 0.0
         self._maxquality += self._lead_max
@@ -132,8 +140,6 @@ LEAD_READS = 10  # at most this many times LEAD_SAMPLE articles read to find the
 # Leads that share this much more of their words with the rest of the article than
 # the words after the lead do (1.2 = 20% more) earn the full lead weight; 1.0, none.
 LEAD_FULL_RATIO = 1.2
-_lead_shares: dict = {}  # (segments, lead words) -> share
-_lead_shares_by_reader: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same
 
 
 def lead_share(searcher, lead_words: int) -> float:
@@ -147,17 +153,9 @@ def lead_share(searcher, lead_words: int) -> float:
     LEAD_FULL_RATIO times as much, 0 when no more than the words after them.
     """
     reader = searcher.get_parent().reader()
-    known = _lead_shares_by_reader.get(reader)
-    if known is not None and lead_words in known:
-        return known[lead_words]
-    leaves = reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
-    key = (tuple((leaf.segment().segment_id(), leaf.doc_count()) for leaf, _ in leaves), lead_words)
-    if key not in _lead_shares:
-        if len(_lead_shares) > 64:
-            _lead_shares.clear()
-        _lead_shares[key] = _measure_lead_share(reader, lead_words)
-    _lead_shares_by_reader.setdefault(reader, {})[lead_words] = _lead_shares[key]
-    return _lead_shares[key]
+    return state_of(searcher).per_index(
+        reader, ("lead share", lead_words), lambda: _measure_lead_share(reader, lead_words)
+    )
 
 
 def _measure_lead_share(reader, lead_words: int) -> float:
@@ -189,44 +187,37 @@ def _measure_lead_share(reader, lead_words: int) -> float:
     return min(1.0, max(0.0, (ratio - 1) / (LEAD_FULL_RATIO - 1)))
 
 
-_lengths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # segment -> {field: lengths}
-_averages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # index reader -> {field: avg}
-
-
 def average_field_length(searcher, fieldname: str) -> float | None:
-    """The searcher's average length of `fieldname`, computed once per reader.
+    """The searcher's average length of `fieldname`, computed once per generation.
 
     Whoosh sums every segment's total for each scorer it builds, that is for
     every query word in every segment: 5% of query time at 10x Reuters.
     """
-    reader = searcher.reader()
-    per_field = _averages.get(reader)
-    if per_field is None:
-        per_field = _averages.setdefault(reader, {})
-    if fieldname not in per_field:
-        per_field[fieldname] = searcher.avg_field_length(fieldname)
-    return per_field[fieldname]
+    return state_of(searcher).per_index(
+        searcher.reader(),
+        ("average length", fieldname),
+        lambda: searcher.avg_field_length(fieldname),
+    )
 
 
-def field_lengths(reader, fieldname: str) -> list[int]:
-    """Every document's length in `fieldname` in one segment, decoded once per reader.
+def field_lengths(state: GenerationState, reader, fieldname: str) -> list[int]:
+    """Every document's length in `fieldname` in one segment, decoded once per generation.
 
     Whoosh reads a length from its column file and decodes its byte on every
     score (a tenth of a query's scoring time); a list costs 8 bytes a document.
     """
-    per_field = _lengths.get(reader)
-    if per_field is None:
-        per_field = _lengths.setdefault(reader, {})
-    lengths = per_field.get(fieldname)
-    if lengths is None:
-        column = _length_bytes(reader, fieldname)
-        if column is not None:
-            lengths = _BYTE_LENGTHS[column].tolist()
-        else:
-            length = reader.doc_field_length
-            lengths = [length(d, fieldname, 1) or 1 for d in range(reader.doc_count_all())]
-        per_field[fieldname] = lengths
-    return lengths
+    return state.per_segment(
+        reader, ("lengths", fieldname), lambda: read_field_lengths(reader, fieldname)
+    )
+
+
+def read_field_lengths(reader, fieldname: str) -> list[int]:
+    """field_lengths(), read from the segment's files."""
+    column = _length_bytes(reader, fieldname)
+    if column is not None:
+        return _BYTE_LENGTHS[column].tolist()
+    length = reader.doc_field_length
+    return [length(d, fieldname, 1) or 1 for d in range(reader.doc_count_all())]
 
 
 # A length byte's value as doc_field_length(..., 1) or 1 gives it: no length counts 1.
@@ -245,14 +236,13 @@ def _length_bytes(reader, fieldname: str) -> np.ndarray | None:
     return field_length_bytes(perdoc, fieldname, reader.doc_count_all())
 
 
-def field_length_array(reader, fieldname: str) -> np.ndarray:
+def field_length_array(state: GenerationState, reader, fieldname: str) -> np.ndarray:
     """field_lengths() as floats, for scoring a whole posting list at once (arrayrank.py)."""
-    per_field = _lengths.get(reader)
-    lengths = per_field.get((fieldname, "array")) if per_field else None
-    if lengths is None:
-        lengths = np.asarray(field_lengths(reader, fieldname), dtype=np.float64)
-        _lengths[reader][(fieldname, "array")] = lengths
-    return lengths
+    return state.per_segment(
+        reader,
+        ("length floats", fieldname),
+        lambda: np.asarray(field_lengths(state, reader, fieldname), dtype=np.float64),
+    )
 
 
 class Coordinated(Q.CompoundQuery):
@@ -416,6 +406,7 @@ class Word(Q.CompoundQuery):
     def matcher(self, searcher, context=None) -> Matcher:
         weighting = context.weighting if context is not None else searcher.weighting
         settings = getattr(weighting, "settings", None) or RankingSettings()
+        state = state_of(searcher)
         parent, reader = searcher.get_parent(), searcher.reader()
         fields, children = [], []
         for term, weight in zip(self.subqueries, self.weights, strict=True):
@@ -435,14 +426,14 @@ class Word(Q.CompoundQuery):
             return matching.NullMatcher()
         # The IDF of the field where the word is commonest (IDF falls as frequency
         # rises): the union's frequency, nearly, without reading both posting lists.
-        word_idf = min(searcher.idf(term.fieldname, term.text) for term in self.subqueries)
+        word_idf = min(state.idf(searcher, term.fieldname, term.text) for term in self.subqueries)
         lead_words, lead_weight = 0, 0.0
         body = [f.name for f in fields]
         if settings.lead_words and settings.lead_weight and "body" in body:
             lead_weight = settings.lead_weight * lead_share(searcher, settings.lead_words)
             lead_words = settings.lead_words if lead_weight else 0
         scoring = WordScoring(word_idf, settings.k1, tuple(fields), lead_words, lead_weight)
-        found = WordMatcher(children, scoring, searcher.reader())
+        found = WordMatcher(children, scoring, searcher.reader(), state)
         return found if self.boost == 1.0 else matching.WrappingMatcher(found, boost=self.boost)
 
 
@@ -475,11 +466,12 @@ class WordScoring:
 class WordMatcher(Matcher):
     """The union of a word's per-field postings, scored with WordScoring per document."""
 
-    def __init__(self, children: list[Matcher], scoring: WordScoring, reader):
+    def __init__(self, children: list[Matcher], scoring: WordScoring, reader, state):
         self._children = children
         self.scoring = scoring
         self.reader = reader
-        self._lengths = [field_lengths(reader, f.name) for f in scoring.fields]
+        self.state = state
+        self._lengths = [field_lengths(state, reader, f.name) for f in scoring.fields]
 
     def children(self) -> list[Matcher]:
         return list(self._children)
@@ -492,7 +484,9 @@ class WordMatcher(Matcher):
             child.reset()
 
     def copy(self) -> Matcher:
-        return WordMatcher([c.copy() for c in self._children], self.scoring, self.reader)
+        return WordMatcher(
+            [c.copy() for c in self._children], self.scoring, self.reader, self.state
+        )
 
     def id(self) -> int:
         return min(child.id() for child in self._children if child.is_active())

@@ -14,13 +14,13 @@ from searchsvc.engine.embedded.paragraphs import ParagraphStats
 from searchsvc.engine.embedded.querying import make_parser
 from searchsvc.engine.embedded.ranking import NewsWeighting, RankingSettings
 from searchsvc.engine.embedded.related import related_articles
+from searchsvc.engine.embedded.state import GenerationState
 from searchsvc.index import store
 from searchsvc.index.indexer import load_terms
 from searchsvc.index.schema import record_to_article
 from searchsvc.text.analysis import load_term_table
 
 SEARCHER_WAIT_SECONDS = 10  # then a pair past the bound is opened rather than wait longer
-MAX_CACHED_IDFS = 100_000  # words whose idf a searcher keeps (about 10 MB)
 
 
 class IndexSnapshot(EngineView):
@@ -29,7 +29,8 @@ class IndexSnapshot(EngineView):
     Whoosh's searchers are not shared between threads, and each pair copies its
     segment files into memory (about 70 MB on Reuters). A thread keeps its pair
     until it calls release() (the web app does, after each request), so the pairs
-    number at most `max_searchers` however many threads serve.
+    number at most `max_searchers` however many threads serve. What is cached for
+    the generation, the pairs share in `state`, and it goes with the snapshot.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class IndexSnapshot(EngineView):
         self.generation = generation
         self.info = generation.info()
         self.articles, self.paragraphs = generation.open_indexes()
+        self.state = GenerationState(generation.path, self.articles)
         # The stemmed words this generation's build saw: snippets never stem them again.
         load_term_table(load_terms(generation.path))
         self.ranking = ranking or RankingSettings()
@@ -70,7 +72,7 @@ class IndexSnapshot(EngineView):
         return completion.headlines(searcher, head, prefix, self.vocabulary(), limit)
 
     def vocabulary(self):
-        return typos.vocabulary_for(self.searchers()[0])
+        return typos.generation_vocabulary(self.state, self.searchers()[0])
 
     def paragraph_stats(self) -> ParagraphStats:
         return ParagraphStats(self.searchers()[1])
@@ -96,11 +98,6 @@ class IndexSnapshot(EngineView):
         if pair is None:
             return
         self._local.pair = None
-        for searcher in pair:
-            # Whoosh caches the idf of every word ever asked; a long-lived searcher
-            # would keep them all.
-            if len(getattr(searcher, "_idf_cache", ())) > MAX_CACHED_IDFS:
-                searcher._idf_cache.clear()
         with self._returned:
             self._free.append(pair)
             self._returned.notify()
@@ -113,7 +110,8 @@ class IndexSnapshot(EngineView):
                 return self._free.pop()
             self._opened += 1
         return (
-            self.articles.searcher(weighting=NewsWeighting(self.ranking)),
+            # The weighting carries the state to every scorer and sub-searcher.
+            self.articles.searcher(weighting=NewsWeighting(self.ranking, self.state)),
             self.paragraphs.searcher(weighting=scoring.BM25F()),
         )
 

@@ -5,63 +5,59 @@ from __future__ import annotations
 
 import re
 import threading
-from pathlib import Path
+import weakref
 
 from whoosh import query as Q
 
+from searchsvc.engine.embedded.state import GenerationState, state_of
 from searchsvc.index.words import count_words, load_word_counts
 from searchsvc.text.querylang import OPERATORS, TOKEN
 from searchsvc.text.vocabulary import MAX_CORRECTED_WORDS, SYNC_BUILD_ARTICLES, Vocabulary
 
-# One vocabulary per generation directory (each reindex writes a new one); the last two kept.
-_cache: dict[str, Vocabulary] = {}
-_building: set[str] = set()
-_lock = threading.Lock()
-
 
 def vocabulary_for(searcher) -> Vocabulary | None:
-    """The vocabulary of the article index `searcher` reads.
+    """The vocabulary of the article index `searcher` reads (see generation_vocabulary)."""
+    return generation_vocabulary(state_of(searcher), searcher)
+
+
+def generation_vocabulary(state: GenerationState, searcher) -> Vocabulary | None:
+    """The vocabulary of the generation `state` holds, kept there; `searcher` reads its articles.
 
     Built on the spot from the word counts saved with the generation (0.3 s
     on Reuters, once per process), or, for an index saved without them, from
     its stored records: on the spot when small, else in a background thread,
     answering None (no suggestions yet) until it is ready.
     """
-    index = searcher._ix
-    key = str(getattr(index.storage, "folder", id(index)))
-    found = _cache.get(key)
-    if found is not None:
-        return found
-    folder = getattr(index.storage, "folder", None)
-    saved = load_word_counts(Path(folder).parent) if folder else None
-    if saved is not None or searcher.doc_count() <= SYNC_BUILD_ARTICLES:
-        with _lock:
-            if key not in _cache:
+    if state.vocabulary is not None:
+        return state.vocabulary
+    saved = load_word_counts(state.path) if state.path is not None else None
+    # Without its index at hand, a state cannot count in the background: it counts now.
+    in_background = state.articles is not None and searcher.doc_count() > SYNC_BUILD_ARTICLES
+    if saved is not None or not in_background:
+        with state.lock:
+            if state.vocabulary is None:
                 built = Vocabulary.from_counts(saved) if saved is not None else None
-                _remember(key, built or _build(searcher.reader()))
-            return _cache[key]
-    with _lock:
-        if key in _building:
+                state.vocabulary = built or _build(searcher.reader())
+            return state.vocabulary
+    with state.lock:
+        if state.vocabulary_pending:
             return None
-        _building.add(key)
+        state.vocabulary_pending = True
+    index, owner = state.articles, weakref.ref(state)  # a state swapped out meanwhile may go
 
     def build():
+        vocabulary = None
         try:
             with index.searcher() as own:
                 vocabulary = _build(own.reader())
-            with _lock:
-                _remember(key, vocabulary)
         finally:
-            _building.discard(key)
+            alive = owner()
+            if alive is not None:
+                alive.vocabulary = vocabulary
+                alive.vocabulary_pending = False
 
     threading.Thread(target=build, name="searchsvc-vocabulary", daemon=True).start()
     return None
-
-
-def _remember(key: str, vocabulary: Vocabulary) -> None:
-    while len(_cache) >= 2:
-        _cache.pop(next(iter(_cache)))
-    _cache[key] = vocabulary
 
 
 def _build(reader) -> Vocabulary:
