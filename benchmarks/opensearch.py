@@ -233,17 +233,16 @@ def print_report(result: dict) -> None:
                       f"{run['errors']} errors")  # fmt: skip
     relevance = result.get("relevance")
     if relevance:
-        measures = ("MAP", "nDCG@10", "MRR@10", "R@100")
-        print(f"{'set':22}" + "".join(f" {m:>18}" for m in measures))
+        measures = ("MAP", "nDCG@10", "MRR@10", "Recall@100")
+        print("relevance, embedded / OpenSearch (difference):")
         for name, row in relevance.items():
-            cells = []
-            for measure in measures:
-                whoosh, opensearch = row["whoosh"].get(measure), row["opensearch"].get(measure)
-                if whoosh is None or opensearch is None:
-                    cells.append(f" {'-':>18}")
-                else:
-                    cells.append(f" {whoosh:.4f}/{opensearch:.4f}{opensearch - whoosh:+.4f}"[:19])
-            print(f"{name:22}" + "".join(cells))
+            cells = [
+                f"{m} {row['whoosh'][m]:.4f}/{row['opensearch'][m]:.4f} "
+                f"({row['opensearch'][m] - row['whoosh'][m]:+.4f})"
+                for m in measures
+                if m in row["whoosh"] and m in row["opensearch"]
+            ]
+            print(f"  {name:22} " + "  ".join(cells))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,7 @@ from tests.opensearch_support import (
 
 pytestmark = pytest.mark.opensearch
 
-ARTICLES = 400  # Reuters articles both engines index
+ARTICLES = 300  # Reuters articles both engines index
 SCORE_TOLERANCE = 1e-4  # relative: the cluster's scores are float32, baked to 1/65536
 
 

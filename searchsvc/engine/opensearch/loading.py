@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 import numpy as np
+from opensearchpy import exceptions as errors
 from opensearchpy import helpers
 
 from searchsvc.engine.embedded.ranking import LEAD_READS, LEAD_SAMPLE, _measure_lead_share
@@ -29,6 +30,9 @@ from searchsvc.engine.opensearch.stats import term_id
 BULK_DOCS = 500  # documents per bulk request
 BULK_BYTES = 16 * 1024 * 1024
 BULK_TIMEOUT = 120  # seconds for one bulk request
+# How long a bulk request waits for a shard's primary (a node restarting): past it, the
+# load fails and the alias keeps what it served.
+SHARD_WAIT = "30s"
 GREEN_TIMEOUT = 120  # seconds for the replicas to be placed
 PART_CHARS = 4 * 1024 * 1024  # manifest text per document
 WORDS_PER_PART = 50_000
@@ -96,8 +100,22 @@ def load(
     meta = {"searchsvc_format": FORMAT, "generation": name}
     body = article_index(shards, 0, ranking.k1, meta)
     body["settings"]["max_result_window"] = max(window, 10_000)  # deep pages, as configured
-    cluster.call("indices.create", index=name, body=body)
-    cluster.call("indices.create", index=layout.terms(name), body=terms_index(1, 0, meta))
+    try:
+        _create(cluster, name, body)
+        _create(cluster, layout.terms(name), terms_index(1, 0, meta))
+        _fill(cluster, layout, name, spool, baking, ranking, replicas, manifest, progress)
+    except BaseException:
+        try:
+            generations.discard(cluster, layout, name)
+        except Exception:
+            pass  # the cluster is away: the next run, holding the lock, deletes it
+        raise
+    return name
+
+
+def _fill(cluster, layout, name, spool, baking, ranking, replicas, manifest, progress) -> None:
+    """Send the generation's documents, give it its replicas, check it is whole."""
+    totals = spool.totals
     for index in (name, layout.terms(name)):
         cluster.call("indices.put_settings", index=index, body={"refresh_interval": "-1"})
     sample = _sample_positions(totals.articles)
@@ -133,7 +151,17 @@ def load(
     counted = cluster.call("count", index=name)["count"]
     if counted != totals.articles:
         raise LoadFailed(f"{name} holds {counted} articles where {totals.articles} were sent")
-    return name
+
+
+def _create(cluster: Cluster, index: str, body: dict) -> None:
+    """Create one of the new generation's indexes. The name was chosen under the lock, after
+    clean-up: if it exists, it is this very call's, retried by the client on another node
+    after the first node created it and went away before answering."""
+    try:
+        cluster.call("indices.create", index=index, body=body)
+    except errors.RequestError as error:
+        if error.error != "resource_already_exists_exception":
+            raise
 
 
 def _lap(started: float) -> float:
@@ -201,6 +229,7 @@ def _bulk(cluster: Cluster, actions: Iterable[dict]) -> None:
         for ok, item in helpers.streaming_bulk(
             cluster.client, actions, chunk_size=BULK_DOCS, max_chunk_bytes=BULK_BYTES,
             raise_on_error=False, max_retries=5, initial_backoff=1, request_timeout=BULK_TIMEOUT,
+            timeout=SHARD_WAIT,
         ):  # fmt: skip
             if not ok:
                 result = next(iter(item.values()))

@@ -17,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+from opensearchpy import exceptions as errors
 from opensearchpy import helpers
 
 from searchsvc.engine.opensearch import generations, loading
@@ -52,7 +53,7 @@ def reindex(engine, roots: list[Path], *, full: bool, lock_timeout: float, progr
         try:
             generations.clean_up(engine.cluster, engine.layout, keep=live, previous=None)
             report = _run(engine, lock, live, roots, full, progress)
-        except (loading.LoadFailed, EngineUnavailable) as error:
+        except (loading.LoadFailed, EngineUnavailable, errors.OpenSearchException) as error:
             raise ReindexFailed(
                 f"reindex failed: {error}; "
                 + (
