@@ -10,7 +10,7 @@ from searchsvc.config import load_config
 
 MAX_QUERY_LENGTH = load_config(environ={}).max_query_length  # the default
 HIT_KEYS = {"id", "title", "title_html", "title_derived", "date", "source", "score",
-            "snippets", "url", "source_url"}  # fmt: skip
+            "snippets", "snippet_paragraphs", "url", "source_url"}  # fmt: skip
 
 
 def get(client, query: str):
