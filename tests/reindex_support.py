@@ -15,7 +15,7 @@ from pathlib import Path
 
 from searchsvc.index import store
 from searchsvc.index import words as word_counts
-from searchsvc.index.indexer import ReindexReport, reindex
+from searchsvc.index.indexer import STORIES_FILE, ReindexReport, reindex
 
 ARTICLE_FIELDS = ("id", "title", "body", "date", "source", "topic")
 
@@ -76,6 +76,7 @@ def index_contents(index_dir: Path) -> dict:
         "articles": by_id,
         "info": (info["articles"], info["paragraphs"]),
         "words": +(word_counts.load_word_counts(generation.path) or Counter()),
+        "stories": store.read_json(generation.path / STORIES_FILE),
     }
 
 

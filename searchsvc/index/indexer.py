@@ -32,7 +32,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from searchsvc.index import store
+from searchsvc.index import duplicates, store
 
 from searchsvc.index import words
 from searchsvc.text.analysis import term_table
@@ -40,10 +40,16 @@ from searchsvc.model.articles import Article
 from searchsvc.index.codec import PackedPositions
 from searchsvc.ingest.corpus import CorpusFile, Problem, Unreachable, discover, iter_file
 from searchsvc.index.parallel import BackgroundWriter, WriterFailed
-from searchsvc.index.schema import article_document, article_schema, paragraph_schema
+from searchsvc.index.schema import (
+    article_document,
+    article_schema,
+    paragraph_schema,
+    record_to_article,
+)
 from searchsvc.index.segments import SegmentedWriter
 
 MANIFEST_VERSION = 2
+STORIES_FILE = "stories.json"  # near-duplicate groups: {representative id: [ids]}
 TERMS_FILE = "terms.json"
 # Each writer closes a segment when its memory is nearly full (segments.py).
 # The article index (searched) gets the larger share: Reuters' is 2 segments,
@@ -283,6 +289,10 @@ class _Run:
         if base is not None:
             self.words = words.load_word_counts(base.path)
         self._previous_searcher = None
+        # Near-duplicate signatures of the articles this run writes; the others' are
+        # carried over from the base generation's file (a full build carries none).
+        self.signer = duplicates.Builder()
+        self.carried = _carried_signatures(base)
 
     def execute(self, roots: list[Path]) -> ReindexReport:
         try:
@@ -527,6 +537,7 @@ class _Run:
             self.report.added += 1
         self.final[article.id] = content
         articles.add_document(**article_document(article))
+        self.signer.add(article)
         if self.words is not None:
             self.words.update(words.article_words(article.to_dict()))
         for paragraph in article.paragraphs:
@@ -579,9 +590,31 @@ class _Run:
             with articles.searcher() as searcher:
                 self.words = words.count_words(searcher.reader())
         words.save_word_counts(self.generation.path, self.words)
+        self._save_stories()
         store.write_json(self.generation.path / "info.json", info)
         store.swap_in(self.index_dir, self.generation)
         self.report.generation = self.generation.name
+
+    def _save_stories(self) -> None:
+        """Signatures of every article, and the groups of near-duplicates they make: from
+        the whole set each time, so an incremental run finds the groups a full one does."""
+        signatures = self.carried.merged(self.signer.signatures()).restricted(self.final)
+        missing = set(self.final).difference(signatures.ids)
+        if missing:  # a base written before signatures were kept: sign its stored records
+            signatures = signatures.merged(self._sign_stored(missing))
+        # A generation starts as hard links to the base's files: replaced, never rewritten.
+        duplicates.save(self.generation.path / duplicates.FILE_NAME, signatures)
+        stories = duplicates.by_group(duplicates.groups(signatures))
+        store.write_json(self.generation.path / STORIES_FILE, stories)
+
+    def _sign_stored(self, ids: set[str]) -> duplicates.Signatures:
+        builder = duplicates.Builder()
+        articles, paragraphs = self.generation.open_indexes()
+        paragraphs.close()
+        with articles.searcher() as searcher:
+            for article_id in sorted(ids):
+                builder.add(record_to_article(searcher.document(id=article_id)["record"]))
+        return builder.signatures()
 
     def _close_previous(self) -> None:
         if self._previous_searcher is not None:
@@ -661,3 +694,12 @@ def _hash_or_none(path: Path) -> str | None:
         return _file_hash(path)
     except OSError:
         return None
+
+
+def _carried_signatures(base) -> duplicates.Signatures:
+    if base is None:
+        return duplicates.empty()
+    try:
+        return duplicates.load(base.path / duplicates.FILE_NAME)
+    except (OSError, ValueError):  # none yet, or unusable: those articles are signed again
+        return duplicates.empty()

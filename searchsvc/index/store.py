@@ -11,6 +11,8 @@ Layout::
         manifest.json           per corpus file: size, time, hash, its records (indexer.py)
         terms.json              word -> stem as the build analysed them (text/analysis.py)
         words.json              unstemmed word counts: spelling, completion (words.py)
+        signatures.npz          a MinHash signature per article (duplicates.py)
+        stories.json            near-duplicate groups: representative id -> ids
 
 A reindex builds a new generation beside the current one (hard links to the
 current one's files for an incremental run: Whoosh never rewrites a file),
