@@ -5,15 +5,16 @@ node per document, and prunes with block maxima where it can; that stepping
 was most of a query's time. Here the same matcher tree, as Whoosh builds it
 for the query, is evaluated a node at a time instead: each term's posting
 list becomes arrays (decoded once per segment and kept, within a budget, in
-the generation's state),
-its scores come from the scorer's own formula applied to a whole array, and
-each combining node (union, intersection, exclusion, boost, filter) becomes
-one array operation with Whoosh's arithmetic in Whoosh's order. The scores
+the generation's state), its scores come from the scorer's own formula
+applied to a whole array, and each combining node (union, intersection,
+exclusion, boost, filter) becomes one array operation with Whoosh's
+arithmetic in Whoosh's order. The scores
 are therefore the ones Whoosh computes, bit for bit, for every matching
 document; ties are broken as Whoosh's collectors break them.
 
 Phrases are swapped for ArrayPhrase before the tree is built, so that their
-positions are matched with arrays too. Nodes this module does not know
+positions are matched with arrays too, and cached date ranges are bound to
+the generation's state. Nodes this module does not know
 (other span queries, scorers other than searchsvc's and Whoosh's weight
 scorer, posting lists in whoosh3's own layout) are walked as Whoosh walks
 them, a document at a time, so any query still gets Whoosh's own answer.
@@ -40,7 +41,7 @@ from searchsvc.engine.embedded.ranking import (
     WordMatcher,
     field_length_array,
 )
-from searchsvc.engine.embedded.state import GenerationState, segment_key, state_of
+from searchsvc.engine.embedded.state import GenerationState, state_of
 from searchsvc.index.codec import PackedLeafMatcher, PackedPositions, PostingArrays, inlined_arrays
 
 
@@ -357,7 +358,7 @@ def _has_positions(leaf) -> bool:
 
 def _positions(state: GenerationState, reader, leaf) -> PostingArrays:
     """A leaf's whole posting list with positions, cached as the scoring arrays are."""
-    key = (segment_key(reader), leaf.term(), "positions")
+    key = (state.segment_key(reader), leaf.term(), "positions")
     cached = state.postings.get(key)
     if cached is None:
         if type(leaf) is PackedLeafMatcher:
@@ -506,7 +507,7 @@ def _postings(state: GenerationState, reader, matcher, lead_words: int) -> _Post
     term = matcher.term()
     if term is None:
         return None
-    key = (segment_key(reader), term, lead_words)
+    key = (state.segment_key(reader), term, lead_words)
     cached = state.postings.get(key)
     if cached is not None:
         return cached

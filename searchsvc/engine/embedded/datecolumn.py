@@ -19,7 +19,7 @@ import numpy as np
 from whoosh import matching
 from whoosh import query as Q
 
-from searchsvc.engine.embedded.state import GenerationState, segment_key, state_of
+from searchsvc.engine.embedded.state import GenerationState, state_of
 
 
 class CachedDateRange(Q.DateRange):
@@ -50,7 +50,7 @@ class CachedDateRange(Q.DateRange):
 
     def _ids(self, state: GenerationState, reader) -> array:
         bounds = (self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
-        key = (segment_key(reader), *bounds)
+        key = (state.segment_key(reader), *bounds)
         ids = state.date_ranges.get(key)
         if ids is None:
             ids = array("I", self._matching(state, reader).astype(np.uint32).tobytes())
@@ -71,13 +71,15 @@ class CachedDateRange(Q.DateRange):
         return np.flatnonzero(keep)
 
 
-def date_column(state: GenerationState, reader, fieldname: str = "date"):
+def date_column(
+    state: GenerationState, reader, fieldname: str = "date"
+) -> tuple[np.ndarray, np.ndarray]:
     """One segment's date column as (values, has a date), read once per generation.
 
     Values are microseconds from 0001-01-01 (Whoosh's datetime_to_long, the
     indexed value); a document without a date holds the column's default.
     """
-    return state.per_segment(reader, ("dates", fieldname), lambda: _read(reader, fieldname))
+    return state.per_segment(reader, ("dates", fieldname), _read, reader, fieldname)
 
 
 def _read(reader, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +92,7 @@ def _read(reader, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
 
 def index_dates(state: GenerationState, reader) -> np.ndarray:
     """Every document's date_column() value across a whole index reader; 0 when undated."""
-    return state.per_index(reader, "dates", lambda: _index_dates(state, reader))
+    return state.per_index(reader, "dates", _index_dates, state, reader)
 
 
 def _index_dates(state: GenerationState, reader) -> np.ndarray:

@@ -83,7 +83,7 @@ def facet_counts(searcher, query: Q.Query, docs: np.ndarray) -> dict:
     if cached is not None:
         return cached
     reader = searcher.reader()
-    columns = state.per_index(reader, "facet columns", lambda: _Columns(state, reader))
+    columns = state.per_index(reader, "facet columns", _Columns, state, reader)
     docs = np.asarray(docs, dtype=np.int64)
     counted = {
         "source": _sources(columns, docs),

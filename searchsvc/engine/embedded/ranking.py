@@ -153,9 +153,8 @@ def lead_share(searcher, lead_words: int) -> float:
     LEAD_FULL_RATIO times as much, 0 when no more than the words after them.
     """
     reader = searcher.get_parent().reader()
-    return state_of(searcher).per_index(
-        reader, ("lead share", lead_words), lambda: _measure_lead_share(reader, lead_words)
-    )
+    name = ("lead share", lead_words)
+    return state_of(searcher).per_index(reader, name, _measure_lead_share, reader, lead_words)
 
 
 def _measure_lead_share(reader, lead_words: int) -> float:
@@ -193,11 +192,8 @@ def average_field_length(searcher, fieldname: str) -> float | None:
     Whoosh sums every segment's total for each scorer it builds, that is for
     every query word in every segment: 5% of query time at 10x Reuters.
     """
-    return state_of(searcher).per_index(
-        searcher.reader(),
-        ("average length", fieldname),
-        lambda: searcher.avg_field_length(fieldname),
-    )
+    name, average = ("average length", fieldname), searcher.avg_field_length
+    return state_of(searcher).per_index(searcher.reader(), name, average, fieldname)
 
 
 def field_lengths(state: GenerationState, reader, fieldname: str) -> list[int]:
@@ -206,9 +202,7 @@ def field_lengths(state: GenerationState, reader, fieldname: str) -> list[int]:
     Whoosh reads a length from its column file and decodes its byte on every
     score (a tenth of a query's scoring time); a list costs 8 bytes a document.
     """
-    return state.per_segment(
-        reader, ("lengths", fieldname), lambda: read_field_lengths(reader, fieldname)
-    )
+    return state.per_segment(reader, ("lengths", fieldname), read_field_lengths, reader, fieldname)
 
 
 def read_field_lengths(reader, fieldname: str) -> list[int]:
@@ -238,11 +232,12 @@ def _length_bytes(reader, fieldname: str) -> np.ndarray | None:
 
 def field_length_array(state: GenerationState, reader, fieldname: str) -> np.ndarray:
     """field_lengths() as floats, for scoring a whole posting list at once (arrayrank.py)."""
-    return state.per_segment(
-        reader,
-        ("length floats", fieldname),
-        lambda: np.asarray(field_lengths(state, reader, fieldname), dtype=np.float64),
-    )
+    name = ("length floats", fieldname)
+    return state.per_segment(reader, name, _floats, state, reader, fieldname)
+
+
+def _floats(state: GenerationState, reader, fieldname: str) -> np.ndarray:
+    return np.asarray(field_lengths(state, reader, fieldname), dtype=np.float64)
 
 
 class Coordinated(Q.CompoundQuery):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -86,22 +87,48 @@ class GenerationState:
         self.vocabulary_pending = False  # counted in a background thread
         self.lock = threading.Lock()
         self._values: dict = {}  # (segment or index key, name) -> value, computed once
+        # The same values by reader, found in one lookup (scorers ask for them per word,
+        # and a key costs Whoosh a few calls); a reader opened later finds them by key.
+        self._segment_values: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._index_values: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._segment_keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def per_segment(self, reader, name: Hashable, compute: Callable[[], Any]) -> Any:
-        """compute()'s value for one segment's reader, computed once per segment."""
-        return self._once(segment_key(reader), name, compute)
+    def per_segment(self, reader, name: Hashable, compute: Callable[..., Any], *args) -> Any:
+        """compute(*args) for one segment's reader, computed once per segment."""
+        known = self._segment_values.get(reader)
+        if known is not None and name in known:
+            return known[name]
+        value = self._once(self.segment_key(reader), name, compute, args)
+        with self.lock:
+            self._segment_values.setdefault(reader, {})[name] = value
+        return value
 
-    def per_index(self, reader, name: Hashable, compute: Callable[[], Any]) -> Any:
-        """compute()'s value for a whole index's reader, computed once per set of segments."""
+    def per_index(self, reader, name: Hashable, compute: Callable[..., Any], *args) -> Any:
+        """compute(*args) for a whole index's reader, computed once per set of segments."""
+        known = self._index_values.get(reader)
+        if known is not None and name in known:
+            return known[name]
         keys = tuple(segment_key(leaf) for leaf, _ in reader.leaf_readers())
-        return self._once(None if None in keys else keys, name, compute)
+        value = self._once(None if None in keys else keys, name, compute, args)
+        with self.lock:
+            self._index_values.setdefault(reader, {})[name] = value
+        return value
 
-    def _once(self, key, name: Hashable, compute: Callable[[], Any]) -> Any:
+    def segment_key(self, reader) -> tuple[str, int] | None:
+        """segment_key(reader), remembered for as long as the reader lives."""
+        key = self._segment_keys.get(reader, _MISSING)
+        if key is _MISSING:
+            key = segment_key(reader)
+            with self.lock:
+                self._segment_keys[reader] = key
+        return key
+
+    def _once(self, key, name: Hashable, compute: Callable[..., Any], args: tuple) -> Any:
         if key is None:  # no segment (an empty index): nothing worth keeping
-            return compute()
+            return compute(*args)
         found = self._values.get((key, name), _MISSING)
         if found is _MISSING:
-            found = compute()
+            found = compute(*args)
             with self.lock:
                 found = self._values.setdefault((key, name), found)
         return found
