@@ -274,21 +274,27 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
                     "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
                     "corpora": {}}  # fmt: skip
-    for label, corpus in corpora.items():
-        part: dict = {}
-        if "build" in parts or "query" in parts or "http" in parts:
-            part["build"] = measure_build(args, corpus, label)
-        if "query" in parts:
-            part["query"] = measure_queries(args, label, queries)
-        if "http" in parts:
-            part["http"] = measure_http(args, label, queries)
-        result["corpora"][label] = part
-    if "relevance" in parts:
-        result["relevance"] = measure_relevance(args)
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.output / f"opensearch-{stamp}.json"
-    path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+    def save() -> None:  # after every part: a long run that stops keeps what it measured
+        path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+    for label, corpus in corpora.items():
+        part: dict = result["corpora"].setdefault(label, {})
+        if "build" in parts or "query" in parts or "http" in parts:
+            part["build"] = measure_build(args, corpus, label)
+            save()
+        if "query" in parts:
+            part["query"] = measure_queries(args, label, queries)
+            save()
+        if "http" in parts:
+            part["http"] = measure_http(args, label, queries)
+            save()
+    if "relevance" in parts:
+        result["relevance"] = measure_relevance(args)
+        save()
     print_report(result)
     print(f"written to {path}")
     return 0

@@ -28,7 +28,7 @@ from datetime import datetime
 
 from whoosh.util.numeric import length_to_byte
 
-from searchsvc.engine.opensearch.mapping import LEAD_FIELD, MAX_TERM_CHARS, SCALE
+from searchsvc.engine.opensearch.mapping import FLOOR, LEAD_FIELD, MAX_TERM_CHARS, RESOLUTION
 from searchsvc.index.codec import BYTE_LENGTHS
 from searchsvc.index.schema import article_schema
 from searchsvc.model.articles import Article
@@ -112,14 +112,18 @@ class Totals:
     topics: set = field(default_factory=set)
     first_date: int | None = None
     last_date: int | None = None
-    lengths: list = field(default_factory=list)  # (title, body) length per article, in order
+    longest_title: int = 0
+    longest_body: int = 0
+    most_stems: int = 0  # distinct stems of one article, headline and text together
 
     def add(self, doc: dict) -> None:
         title, body = doc["title"].split(), doc["body"].split()
         self.articles += 1
         self.title_length += len(title)
         self.body_length += len(body)
-        self.lengths.append((len(title), len(body)))
+        self.longest_title = max(self.longest_title, len(title))
+        self.longest_body = max(self.longest_body, len(body))
+        self.most_stems = max(self.most_stems, len(set(title) | set(body)))
         self.title_df.update(set(title))
         counts = Counter(body)
         self.body_df.update(counts.keys())
@@ -152,7 +156,13 @@ class Totals:
 
 @dataclass(frozen=True)
 class Baking:
-    """What a generation's baked fields were computed with (kept in its info)."""
+    """What a generation's baked fields were computed with (kept in its info).
+
+    A baked frequency f is sent as u = round(resolution * ln(1 + f / FLOOR)): as
+    precise, relatively, for a word said once in a long article as for a headline
+    word (a linear scale lost the former), and small enough that an article's
+    frequencies sum below Lucene's limit (2**31 per field) however long it is.
+    """
 
     title_weight: float
     k1: float
@@ -161,20 +171,26 @@ class Baking:
     lead_words: int
     average_title: float
     average_body: float
-    scale: float
+    resolution: float
 
     @classmethod
     def choose(cls, totals: Totals, ranking, title_weight: float) -> Baking:
-        """The settings in force, and a scale small enough that no document's frequencies
-        sum past Lucene's limit."""
+        """The settings in force, and the finest resolution at which no article's encoded
+        frequencies can sum past Lucene's limit."""
         baking = cls(title_weight, ranking.k1, ranking.title_b, ranking.body_b,
                      ranking.lead_words, totals.average("title"), totals.average("body"),
-                     float(SCALE))  # fmt: skip
-        heaviest = max((baking.frequency_sum(t, b) for t, b in totals.lengths), default=0.0)
-        scale = float(SCALE)
-        while heaviest * scale >= _MAX_FREQUENCY and scale > 1:
-            scale /= 2
-        return cls(**{**baking.__dict__, "scale": scale})
+                     RESOLUTION)  # fmt: skip
+        # Each field's share of the sum grows with its length (a tenth more for the
+        # byte-rounded lengths), and n * ln(1 + F / (n * FLOOR)) with the number of
+        # distinct stems n and the frequencies' sum F: the collection's longest
+        # headline and text and its most stems bound every article's encoded sum.
+        stems = max(totals.most_stems, 1)
+        heaviest = 1.1 * baking.frequency_sum(totals.longest_title, totals.longest_body)
+        bound = stems * math.log1p(heaviest / (stems * FLOOR))
+        resolution = RESOLUTION
+        while bound * resolution >= _MAX_FREQUENCY / 2 and resolution > 1:  # room to round
+            resolution /= 2
+        return cls(**{**baking.__dict__, "resolution": resolution})
 
     def norm(self, name: str, length: int) -> float:
         b = self.title_b if name == "title" else self.body_b
@@ -211,19 +227,19 @@ class Baking:
             "date": doc["date"],
             "source": doc["source"].lower() if doc["source"] else None,
             "topic": doc["topic"],
-            "f_w": self._terms(f_w, self.scale),
-            "f_1": self._terms(f_1, self.scale),
-            "g_title": self._terms(g_title, self.scale),
-            "g_body": self._terms(g_body, self.scale),
-            LEAD_FIELD: self._terms(lead, 1),
+            "f_w": self._encoded(f_w),
+            "f_1": self._encoded(f_1),
+            "g_title": self._encoded(g_title),
+            "g_body": self._encoded(g_body),
+            LEAD_FIELD: " ".join(f"{term}|{count}" for term, count in lead.items()),
         }
 
-    @staticmethod
-    def _terms(values: dict, scale: float) -> str:
+    def _encoded(self, values: dict) -> str:
+        resolution = self.resolution
         return " ".join(
-            f"{term}|{max(1, min(_MAX_FREQUENCY, round(value * scale)))}"
+            f"{term}|{max(1, round(resolution * math.log1p(value / FLOOR)))}"
             for term, value in values.items()
-            if value > 0 and not math.isnan(value)
+            if value > 0
         )
 
 

@@ -98,7 +98,7 @@ def load(
     baking = Baking.choose(totals, ranking, title_weight)
     name = generations.next_generation(cluster, layout)
     meta = {"searchsvc_format": FORMAT, "generation": name}
-    body = article_index(shards, 0, ranking.k1, meta)
+    body = article_index(shards, 0, ranking.k1, meta, baking.resolution)
     body["settings"]["max_result_window"] = max(window, 10_000)  # deep pages, as configured
     try:
         _create(cluster, name, body)

@@ -9,27 +9,30 @@ exactly as searchsvc's ranking does (documents.py says what each holds).
 
 from __future__ import annotations
 
-FORMAT = 1  # bump when documents, fields or scoring change: older indexes are rebuilt
-SCALE = 1 << 16  # a baked frequency f is sent as round(f * SCALE)
+FORMAT = 2  # bump when documents, fields or scoring change: older indexes are rebuilt
+# A baked frequency f is sent as round(resolution * ln(1 + f / FLOOR)) (documents.Baking);
+# RESOLUTION is the finest resolution, used unless an article is too long for it.
+RESOLUTION = float(1 << 16)
+FLOOR = 1e-4
 MAX_TERM_CHARS = 4_000  # longer stems are cut: Lucene refuses terms over 32,766 bytes
 
-# Fields holding `stem|n`: the BM25F frequency with the headline's weight (f_w) or
+# Fields holding `stem|u`: the BM25F frequency with the headline's weight (f_w) or
 # weight 1 (f_1), each field's own normalised frequency, and occurrences in the lead.
 SCALED_FIELDS = ("f_w", "f_1", "g_title", "g_body")
 LEAD_FIELD = "lead"
 
 
-def _saturation(k1: float, scale: float) -> str:
+def _saturation(k1: float, decoded: str) -> str:
     """Painless: BM25's saturation of the baked frequency, times the query's weight (the IDF)."""
-    return (
-        f"double f = doc.freq / {float(scale)!r}; "
-        f"return query.boost * f * {k1 + 1!r} / (f + {float(k1)!r});"
-    )
+    return f"double f = {decoded}; return query.boost * f * {k1 + 1!r} / (f + {float(k1)!r});"
 
 
-def article_index(shards: int, replicas: int, k1: float, meta: dict) -> dict:
+def article_index(
+    shards: int, replicas: int, k1: float, meta: dict, resolution: float = RESOLUTION
+) -> dict:
     """The body of a create-index call for one generation's article index."""
-    scaled = {"type": "text", "analyzer": "baked", "index_options": "freqs", "norms": False}
+    baked = {"type": "text", "analyzer": "baked", "index_options": "freqs", "norms": False}
+    scaled = f"{FLOOR!r} * (Math.exp(doc.freq / {float(resolution)!r}) - 1.0)"
     positions = {"type": "text", "analyzer": "stems", "index_options": "positions", "norms": False}
     unindexed = {"type": "keyword", "index": False, "doc_values": False}
     properties = {
@@ -43,8 +46,8 @@ def article_index(shards: int, replicas: int, k1: float, meta: dict) -> dict:
         "date": {"type": "date", "format": "epoch_millis"},
         "source": {"type": "keyword", "ignore_above": MAX_TERM_CHARS},
         "topic": {"type": "keyword", "ignore_above": MAX_TERM_CHARS},
-        **{name: {**scaled, "similarity": "saturated"} for name in SCALED_FIELDS},
-        LEAD_FIELD: {**scaled, "similarity": "lead"},
+        **{name: {**baked, "similarity": "saturated"} for name in SCALED_FIELDS},
+        LEAD_FIELD: {**baked, "similarity": "lead"},
     }
     return {
         "settings": {
@@ -65,8 +68,8 @@ def article_index(shards: int, replicas: int, k1: float, meta: dict) -> dict:
                 },
             },
             "similarity": {
-                "saturated": {"type": "scripted", "script": {"source": _saturation(k1, SCALE)}},
-                "lead": {"type": "scripted", "script": {"source": _saturation(k1, 1)}},
+                "saturated": {"type": "scripted", "script": {"source": _saturation(k1, scaled)}},
+                "lead": {"type": "scripted", "script": {"source": _saturation(k1, "doc.freq")}},
             },
         },
         "mappings": {
