@@ -14,13 +14,14 @@ from searchsvc.engine.embedded.paragraphs import ParagraphStats
 from searchsvc.engine.embedded.querying import make_parser
 from searchsvc.engine.embedded.ranking import NewsWeighting, RankingSettings
 from searchsvc.engine.embedded.related import related_articles
-from searchsvc.engine.embedded.state import GenerationState
+from searchsvc.engine.embedded.state import MAX_IDFS, GenerationState
 from searchsvc.index import store
 from searchsvc.index.indexer import load_terms
 from searchsvc.index.schema import record_to_article
 from searchsvc.text.analysis import load_term_table
 
 SEARCHER_WAIT_SECONDS = 10  # then a pair past the bound is opened rather than wait longer
+MAX_CACHED_IDFS = MAX_IDFS  # words whose idf Whoosh's own table in a searcher may keep
 
 
 class IndexSnapshot(EngineView):
@@ -98,6 +99,11 @@ class IndexSnapshot(EngineView):
         if pair is None:
             return
         self._local.pair = None
+        for searcher in pair:
+            # Scorers keep idfs in the state; Whoosh's own table, filled by whatever asks
+            # searcher.idf(), would keep every word ever asked for the searcher's life.
+            if len(getattr(searcher, "_idf_cache", ())) > MAX_CACHED_IDFS:
+                searcher._idf_cache.clear()
         with self._returned:
             self._free.append(pair)
             self._returned.notify()
