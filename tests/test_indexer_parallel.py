@@ -10,7 +10,7 @@ import pytest
 
 from searchsvc.engine.embedded.snapshot import IndexHandle
 from searchsvc.index import parallel, segments, store
-from searchsvc.index.indexer import reindex
+from searchsvc.index.indexer import load_terms, reindex
 from searchsvc.search import SearchRequest, search
 
 
@@ -175,3 +175,20 @@ def test_the_last_commit_merges_only_small_segments(tmp_path, monkeypatch):
     reindex([corpus], tmp_path / "ix")
     assert segment_count(tmp_path / "ix") == (1, 1)  # everything here is small
     assert len(by_id(tmp_path / "ix", "cocoa")) == 12 and len(by_id(tmp_path / "ix", "tea")) == 1
+
+
+@pytest.mark.parametrize("in_child", [False, True])
+def test_words_stemmed_in_either_process_are_saved_in_terms_json(tmp_path, monkeypatch, in_child):
+    """Headlines are analysed only where the article index is written: in the child, the
+    parent never sees their words, and terms.json must still have them."""
+    if in_child:
+        monkeypatch.setattr(parallel, "PARALLEL_MIN_OPERATIONS", 1)
+    # Words this test process has never analysed, whichever test ran before.
+    headline, text = f"Zyxquorblat{int(in_child)}", f"Plimvodrak{int(in_child)}"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    record = {"id": "a", "title": f"{headline} report", "body": f"{text} prices."}
+    (corpus / "a.jsonl").write_text(json.dumps(record) + "\n", "utf-8")
+    reindex([corpus], tmp_path / "index")
+    saved = load_terms(store.current_generation(tmp_path / "index").path)
+    assert {headline, text} <= saved.keys()

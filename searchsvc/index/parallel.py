@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 
 from searchsvc.index.segments import SegmentedWriter
+from searchsvc.text.analysis import load_term_table, term_table
 
 PARALLEL_MIN_OPERATIONS = 1_000  # below this a child process costs more than it saves
 BATCH_OPERATIONS = 64  # operations per message to the child
@@ -174,6 +175,8 @@ class BackgroundWriter:
         self._stop()
         if reply[0] != "committed":
             raise WriterFailed(f"{self.name} writer failed: {reply[1]}")
+        # What the child stemmed (headlines this process never analyses), for terms.json.
+        load_term_table(reply[1])
 
     def _reply(self):
         """The child's answer to "commit"; an error reply if it exits without one."""
@@ -226,7 +229,7 @@ def _child_main(connection, directory: str, limitmb: int) -> None:
                     apply(writer, operation)
             elif message[0] == "commit":
                 writer.commit()
-                connection.send(("committed",))
+                connection.send(("committed", term_table()))
                 return
             else:  # cancel
                 writer.cancel()
