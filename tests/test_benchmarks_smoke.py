@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
 
 from benchmarks import queries as query_set  # noqa: E402
+from benchmarks.engines import paragraphs  # noqa: E402
 from benchmarks.measure import percentiles, time_interleaved  # noqa: E402
 from benchmarks.scale import generate  # noqa: E402
+from searchsvc.ingest.corpus import CorpusFile, discover, read_file  # noqa: E402
+from searchsvc.model.articles import Article  # noqa: E402
 
 WORDS = "oil cocoa wheat opec prices shares bank trade dollar profit".split()
 
@@ -50,6 +53,37 @@ def test_query_generation_and_scaling_are_deterministic(tmp_path):
     generate(corpus, 2, second)
     assert first.read_bytes() == second.read_bytes()
     assert len(first.read_text().splitlines()) == 80 and paragraphs == 160
+
+
+def searchsvc_paragraphs(corpus: Path) -> list[tuple]:
+    """What searchsvc's readers give its indexer, in the shape of the references' reader."""
+    return [(record.id, record.sort_date, paragraph)
+            for item in discover([corpus]) if isinstance(item, CorpusFile)
+            for record in read_file(item) if isinstance(record, Article)
+            for paragraph in record.paragraphs]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"id": "a", "date": "1987-02-26T15:01:01", "body": "One two.\n\nThree  four.\n\n\n"},
+        {"id": "b", "date": "1987-02-26", "title": "T", "body": "  Lead.\n\nMore text\nhere."},
+        {"id": "c", "title": "No date", "body": "Only one paragraph."},
+        {"id": "d", "title": "Scaled", "date": "1987-03-01T00:00:00", "paragraphs": ["x y", "z"]},
+        {"id": 7, "title": "Number id, no body", "body": ""},
+    ],
+)
+def test_the_baseline_reads_the_paragraphs_and_dates_searchsvc_indexes(tmp_path, record):
+    corpus = tmp_path / "one.jsonl"
+    corpus.write_text(json.dumps(record) + "\n", "utf-8")
+    ours = [(i, d, " ".join(p.split())) for i, d, p in paragraphs(corpus)]
+    assert ours == searchsvc_paragraphs(corpus)
+
+
+def test_the_baseline_reads_the_tiny_corpus_as_searchsvc_does(tmp_path):
+    corpus = tiny_corpus(tmp_path / "tiny.jsonl")
+    assert list(paragraphs(corpus)) == searchsvc_paragraphs(corpus)
+    assert len(searchsvc_paragraphs(corpus)) == 80
 
 
 @pytest.mark.parametrize(
