@@ -1,7 +1,9 @@
 """One request against the Whoosh engine: parse, widen, filter, rank, feed back, count.
 
 Everything here runs on one generation's searchers; search.py turns the Ranked
-it returns into the result served (snippets, spelling, links).
+it returns into the result served (snippets, spelling, links). A short query
+counts the articles with every word (docs/query-language.md, "Which articles
+count"); its ranking by relevance is that of any of the words, as for any query.
 """
 
 from __future__ import annotations
@@ -10,20 +12,22 @@ from dataclasses import replace
 from datetime import datetime
 from datetime import time as day_time
 
+import numpy as np
 from whoosh import query as Q
 
 from searchsvc.engine.embedded import feedback, typos
-from searchsvc.engine.embedded.arrayrank import rank
-from searchsvc.engine.embedded.datecolumn import cached_ranges
+from searchsvc.engine.embedded.arrayrank import Ranking, rank
+from searchsvc.engine.embedded.datecolumn import cached_ranges, index_dates
 from searchsvc.engine.embedded.facets import facet_counts
 from searchsvc.engine.embedded.querying import ParsedQuery, parse, text_terms
-from searchsvc.engine.embedded.shaping import shape
+from searchsvc.engine.embedded.shaping import every_word, shape
+from searchsvc.engine.embedded.state import state_of
 from searchsvc.index.schema import record_to_article
 from searchsvc.model.results import Ranked, SearchRequest
 
 
 def rank_request(snapshot, request: SearchRequest) -> Ranked:
-    """The page of articles `request` asks for, with the total and facets of every match."""
+    """The page of articles `request` asks for, with the total and facets of those it counts."""
     article_searcher, _ = snapshot.searchers()
     parsed = typed = parse(request.q, snapshot.parser, article_searcher.reader())
     if snapshot.ranking.typo_tolerance:
@@ -39,6 +43,11 @@ def rank_request(snapshot, request: SearchRequest) -> Ranked:
     # Every match is scored, so totals and facets come from the same pass as the page.
     window = request.page * request.size
     ranking = rank(article_searcher, query, max(window, settings.feedback_docs), by_date)
+    # A short query counts the articles with every word; sorted by date, they come first.
+    every = every_word(query, parsed.text, article_searcher)
+    counted = None if every is None else _with_every_word(article_searcher, ranking, every)
+    if by_date and counted is not None:
+        ranking = _counted_first(article_searcher, ranking.matched, counted, window)
     if not by_date:
         widened = feedback.expand(query, ranking.top, article_searcher, settings)
         if widened is not None:
@@ -51,12 +60,46 @@ def rank_request(snapshot, request: SearchRequest) -> Ranked:
     return Ranked(
         text=parsed.text,
         terms=parsed.terms,
-        total=len(ranking.matched),
+        total=len(ranking.matched if counted is None else counted),
         page=page,
-        facets=facet_counts(article_searcher, query, ranking.matched),
+        facets=_facets(article_searcher, query, ranking.matched, every, counted),
         corrected=corrected,
         match_all=parsed.match_all,
     )
+
+
+def _with_every_word(searcher, ranking: Ranking, every: Q.And) -> np.ndarray | None:
+    """The ranked matches that also match each clause of `every`; None when none does.
+
+    Clause by clause, intersected with arrays: an And of them would make Whoosh step
+    to the clauses' first common document one at a time when its matcher is built.
+    """
+    counted = ranking.matched
+    for clause in every.subqueries:
+        found = rank(searcher, clause, 0, by_date=True).matched  # unscored: matches only
+        counted = np.intersect1d(counted, found, assume_unique=True)
+        if not len(counted):
+            return None
+    return counted
+
+
+def _counted_first(searcher, matched: np.ndarray, counted: np.ndarray, window: int) -> Ranking:
+    """Newest first, the counted articles, then the rest of `matched`: by date, undated
+    last, ties to the later indexed (as arrayrank.rank orders by date)."""
+    dates = index_dates(state_of(searcher), searcher.reader())
+    top: list[tuple[int, float | None]] = []
+    for docs in (counted, np.setdiff1d(matched, counted, assume_unique=True)):
+        wanted = window - len(top)
+        if wanted > 0 and len(docs):
+            top += [(int(docs[i]), None) for i in np.lexsort((-docs, -dates[docs]))[:wanted]]
+    return Ranking(matched, top)
+
+
+def _facets(searcher, query: Q.Query, matched, every: Q.And | None, counted) -> dict:
+    """Counts of the articles counted (cached by the query that finds just them)."""
+    if counted is None:
+        return facet_counts(searcher, query, matched)
+    return facet_counts(searcher, Q.Require(query, every), counted)
 
 
 def _tolerate_typos(parsed: ParsedQuery, searcher, vocabulary) -> ParsedQuery:

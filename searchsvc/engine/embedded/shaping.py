@@ -6,6 +6,9 @@ ranking.Word, so the two fields' evidence saturates together (BM25F), and a
 word said three times in a long request weighs three times as much. A text
 longer than `key_words` distinct words is searched by its key words: the
 most repeated and rarest.
+
+`every_word` says what else a match of a short query must match to be
+counted (total and facets): each word typed (docs/query-language.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from collections import Counter
 from whoosh import query as Q
 
 from searchsvc.engine.embedded.ranking import Word, idf
-from searchsvc.text.querylang import TEXT_FIELDS
+from searchsvc.text.querylang import OPERATORS, TEXT_FIELDS, tokens
+
+# A query of at most this many words counts the articles that have all of them.
+MAX_COUNTED_WORDS = 3
+# Operators that say how words combine: a query using one is counted as it reads.
+_COMBINING = OPERATORS - {"TO"}
 
 
 def shape(query: Q.Query, text: str, searcher, key_words: int) -> Q.Query:
@@ -74,3 +82,67 @@ def _key_words(words: list[Word], searcher, key_words: int) -> list[Word]:
 
     kept = set(sorted(words, key=lambda word: (-weight(word), word.text))[:key_words])
     return [word for word in words if word in kept]
+
+
+def every_word(query: Q.Query, text: str, searcher) -> Q.And | None:
+    """What an article that `query` matches must also match to count: each word of its
+    any-word part (a word, phrase or wildcard), or None when every match counts.
+
+    None when an operator is typed, the part has more than MAX_COUNTED_WORDS words or
+    a clause of another kind, or requiring them changes nothing. Corrections and
+    completions that typo tolerance added are not required: they stand in for a typed
+    word that no article has.
+    """
+    if _COMBINING.intersection(tokens(text)):
+        return None
+    words = _any_word_part(query)
+    if words is None:
+        return None
+    typed = {token.text for token in searcher.schema["body"].analyzer(text)}
+    units: dict[tuple, list[Q.Query]] = {}
+    added = []
+    for clause in words.subqueries:
+        key = _unit(clause)
+        if key[0] == "word" and key[1] not in typed:
+            added.append(clause)  # a correction or completion
+        else:
+            units.setdefault(key, []).append(clause)
+    if not units or len(units) > MAX_COUNTED_WORDS or (len(units) == 1 and not added):
+        return None
+    reader = searcher.reader()
+    required = []
+    for key, group in units.items():
+        if added and key[0] == "word" and not _in_archive(key[1], reader):
+            if len(units) == 1:
+                return None  # one word no article has, and its corrections: the query itself
+            group = group + added  # a misspelled or unfinished word: its corrections count
+        required.append(Q.Or(group) if len(group) > 1 else group[0])
+    return Q.And(required)
+
+
+def _any_word_part(query: Q.Query) -> Q.Or | None:
+    """The any-word part of `query`, beside its filters and exclusions; None if it has none
+    or its clauses are not all words, phrases and wildcards."""
+    if isinstance(query, Q.AndNot):
+        return _any_word_part(query.a)
+    if isinstance(query, Q.And):
+        parts = [part for part in map(_any_word_part, query.subqueries) if part is not None]
+        return parts[0] if len(parts) == 1 else None
+    if isinstance(query, Q.Or) and all(_unit(clause) for clause in query.subqueries):
+        return query
+    return None
+
+
+def _unit(clause: Q.Query) -> tuple | None:
+    """What `clause` asks for, the same in headline and text: a word, a phrase, a wildcard."""
+    if isinstance(clause, Word) or (isinstance(clause, Q.Term) and clause.fieldname in TEXT_FIELDS):
+        return ("word", clause.text)
+    if isinstance(clause, Q.Phrase) and clause.fieldname in TEXT_FIELDS:
+        return ("phrase", tuple(clause.words), clause.slop)
+    if isinstance(clause, Q.MultiTerm) and getattr(clause, "fieldname", None) in TEXT_FIELDS:
+        return ("wildcard", clause.text)  # querying.Expansion: its pattern as typed
+    return None
+
+
+def _in_archive(word: str, reader) -> bool:
+    return any((field, word) in reader for field in TEXT_FIELDS)
