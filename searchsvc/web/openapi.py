@@ -66,7 +66,15 @@ _SEARCH_RESULT = {
     "required": ["query", "total", "total_exact", "page", "size", "took_ms", "hits"],
     "properties": {
         "query": {"type": "string", "description": "The query as understood."},
-        "total": {"type": "integer", "minimum": 0},
+        "total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "The articles counted, as the facets count them: for a query of "
+            "one to three words (no AND, OR, NOT, +), those with every word, unless none has; "
+            "otherwise every match. Hits are not cut to them: by relevance they are ranked as "
+            "any of the words would be, by date they come first, and either way the hits go "
+            "on past the total with articles that have some of the words.",
+        },
         "total_exact": {"type": "boolean", "description": "Always true: totals are exact."},
         "page": {"type": "integer", "minimum": 1},
         "size": {"type": "integer", "minimum": 1},
