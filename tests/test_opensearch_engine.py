@@ -134,6 +134,15 @@ def test_articles_related_and_headlines_as_embedded(engines):
     assert view.health()["articles"] == embedded.health()["articles"]
 
 
+def test_baked_settings_apply_from_the_next_reindex(engines, urls):
+    """A generation keeps the headline weight it was baked with; a changed setting waits."""
+    _, engine = engines
+    other = open_engine(opensearch_config(urls, engine.layout.alias, title_boost=2.0))
+    request = SearchRequest(q="cocoa prices")
+    mine, baked = other.view().rank(request), engine.view().rank(request)
+    assert [(a.id, s) for a, s in mine.page] == [(a.id, s) for a, s in baked.page]
+
+
 def test_a_query_past_the_clause_limit_is_searched_as_plain_words(engines, monkeypatch):
     """A query translated to more leaf clauses than Lucene takes is searched as its words.
 

@@ -41,13 +41,15 @@ class OpenSearchView(EngineView):
     # from the generation's), so query_then_fetch is exact; dfs is there to be measured.
     search_type: str | None = None
 
-    def __init__(self, cluster: Cluster, layout: generations.Layout, name: str, ranking,
-                 title_boost: float):  # fmt: skip
+    def __init__(self, cluster: Cluster, layout: generations.Layout, name: str, ranking):
         self.cluster, self.layout, self.name = cluster, layout, name
         self.ranking = ranking
         self.info = _open_info(cluster, layout, name)
         self.stats = TermStats(cluster.call, layout.terms(name))
-        self.parser = make_parser(StatsReader(self.stats, self.info).schema, title_boost, ranking)
+        # The headline weight the generation's frequencies were baked with (a changed
+        # setting applies from the next reindex).
+        baked = self.info["baking"]["title_weight"]
+        self.parser = make_parser(StatsReader(self.stats, self.info).schema, baked, ranking)
         self._vocabulary: Vocabulary | None = None
         self._vocabulary_lock = threading.Lock()
 
@@ -165,8 +167,7 @@ class OpenSearchEngine(Engine):
                     f"{self.settings.where}; run `searchsvc reindex` first"
                 )
             if self._view is None or self._view.name != name:
-                self._view = OpenSearchView(self.cluster, self.layout, name, self.ranking,
-                                            self.title_boost)  # fmt: skip
+                self._view = OpenSearchView(self.cluster, self.layout, name, self.ranking)
             self._checked = time.monotonic()
             return self._view
 
