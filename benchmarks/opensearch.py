@@ -79,6 +79,17 @@ def index_sizes(engine) -> dict:
     return out
 
 
+def usable(engine) -> bool:
+    """Whether the engine has an index this version reads (an older format is rebuilt)."""
+    from searchsvc.model.errors import IndexMissing
+
+    try:
+        engine.view()
+    except IndexMissing:  # IndexIncompatible too
+        return False
+    return True
+
+
 def changed_copy(corpus: Path, target: Path, share: float) -> Path:
     """`corpus` with `share` of its records' bodies changed (fixed seed)."""
     rng = random.Random(15)
@@ -99,7 +110,7 @@ def measure_build(args, corpus: Path, label: str) -> dict:
         print(f"[{label}] embedded build ...", flush=True)
         out["whoosh"] = run_build("searchsvc", corpus, whoosh_index)
     engine = opensearch_engine(f"bench-{label}")
-    if args.reuse and engine.has_index():
+    if args.reuse and usable(engine):
         return out
     print(f"[{label}] OpenSearch build ...", flush=True)
     started = time.perf_counter()
@@ -202,7 +213,7 @@ def measure_relevance(args) -> dict:
         index, _ = cached_index(judged, args.workdir / "eval")
         embedded = open_engine(load_config({"engine": "whoosh", "index": str(index)}))
         engine = opensearch_engine(f"bench-eval-{judged.name}")
-        if not engine.has_index() or not args.reuse:
+        if not args.reuse or not usable(engine):
             engine.reindex([judged.corpus], full=True)
         row = {"whoosh": evaluate_set(judged, embedded.view(), args.half).means}
         started = time.perf_counter()
