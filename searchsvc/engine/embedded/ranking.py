@@ -277,14 +277,11 @@ class Coordinated(Q.CompoundQuery):
         )
 
 
-class CoordinationMatcher(Matcher):
-    """A union that knows, per document, how many of its clauses matched."""
+class _UnionMatcher(Matcher):
+    """Steps its children as a union: the smallest current document, each child moved on
+    when it is there. Scores every candidate, so it offers no block quality."""
 
-    def __init__(self, children: list[Matcher], clauses: int, exponent: float, boost=1.0):
-        self._children = children
-        self._clauses = max(clauses, 1)
-        self._exponent = exponent
-        self._boost = boost
+    _children: list[Matcher]
 
     def children(self) -> list[Matcher]:
         return list(self._children)
@@ -295,11 +292,6 @@ class CoordinationMatcher(Matcher):
     def reset(self) -> None:
         for child in self._children:
             child.reset()
-
-    def copy(self) -> Matcher:
-        return self.__class__(
-            [child.copy() for child in self._children], self._clauses, self._exponent, self._boost
-        )
 
     def id(self) -> int:
         return min(child.id() for child in self._children if child.is_active())
@@ -320,6 +312,21 @@ class CoordinationMatcher(Matcher):
 
     def supports_block_quality(self) -> bool:
         return False  # scores every candidate: exact, whatever the limit or segments
+
+
+class CoordinationMatcher(_UnionMatcher):
+    """A union that knows, per document, how many of its clauses matched."""
+
+    def __init__(self, children: list[Matcher], clauses: int, exponent: float, boost=1.0):
+        self._children = children
+        self._clauses = max(clauses, 1)
+        self._exponent = exponent
+        self._boost = boost
+
+    def copy(self) -> Matcher:
+        return self.__class__(
+            [child.copy() for child in self._children], self._clauses, self._exponent, self._boost
+        )
 
     def max_quality(self) -> float:
         # An upper bound (the share matched is at most 1), for parents that prune.
@@ -458,7 +465,7 @@ class WordScoring:
         return score
 
 
-class WordMatcher(Matcher):
+class WordMatcher(_UnionMatcher):
     """The union of a word's per-field postings, scored with WordScoring per document."""
 
     def __init__(self, children: list[Matcher], scoring: WordScoring, reader, state):
@@ -468,40 +475,10 @@ class WordMatcher(Matcher):
         self.state = state
         self._lengths = [field_lengths(state, reader, f.name) for f in scoring.fields]
 
-    def children(self) -> list[Matcher]:
-        return list(self._children)
-
-    def is_active(self) -> bool:
-        return any(child.is_active() for child in self._children)
-
-    def reset(self) -> None:
-        for child in self._children:
-            child.reset()
-
     def copy(self) -> Matcher:
         return WordMatcher(
             [c.copy() for c in self._children], self.scoring, self.reader, self.state
         )
-
-    def id(self) -> int:
-        return min(child.id() for child in self._children if child.is_active())
-
-    def next(self) -> None:
-        current = self.id()
-        for child in self._children:
-            if child.is_active() and child.id() == current:
-                child.next()
-
-    def skip_to(self, id: int) -> None:
-        for child in self._children:
-            if child.is_active() and child.id() < id:
-                child.skip_to(id)
-
-    def supports(self, astype: str) -> bool:
-        return False
-
-    def supports_block_quality(self) -> bool:
-        return False
 
     def max_quality(self) -> float:
         s = self.scoring
