@@ -269,3 +269,24 @@ def test_date_sorted_hits_have_no_relevance_score(client):
 def test_results_found_only_through_corrections_are_flagged(client):
     assert get(client, "q=cocao")[1]["corrected"] is True
     assert get(client, "q=cocoa")[1]["corrected"] is False
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/healthz", "/api/search?q=oil", "/api/articles/wire-1", "/api/complete?q=oi",
+     "/search.jsonl?q=oil"],
+)  # fmt: skip
+def test_an_unreachable_cluster_is_a_json_503_within_the_timeout(path):
+    """Nothing listens on port 1: every JSON answer is the one error shape, soon."""
+    import time
+
+    from searchsvc import create_app
+
+    app = create_app({"engine": "opensearch", "opensearch_url": "http://127.0.0.1:1",
+                      "opensearch_index": "nowhere", "opensearch_timeout": 2})  # fmt: skip
+    started = time.monotonic()
+    response = app.test_client().get(path)
+    assert time.monotonic() - started < 10
+    assert (response.status_code, response.mimetype) == (503, "application/json")
+    error = response.get_json()["error"]
+    assert error["code"] == "engine_unavailable" and "cannot reach" in error["message"]

@@ -26,8 +26,17 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
+# Answers read by programs, not people: their errors are JSON too (a load balancer's
+# health check must see the 503's code, not a page).
+JSON_PATHS = ("/healthz", "/search.jsonl")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in JSON_PATHS
+
+
 def _respond(status: int, code: str, message: str):
-    if request.path.startswith("/api/"):
+    if _wants_json():
         return jsonify(error_body(code, message)), status
     page = render_template("error.html", status=status, message=message, code=code)
     return page, status
