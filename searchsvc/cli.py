@@ -131,8 +131,15 @@ def run_reindex(config, full: bool = False, verbose: bool = False):
 @click.option("--until", help="Latest date, same forms as --since.")
 @click.option("--source", help="Only articles from this source.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
+@click.option(
+    "--collapse/--no-collapse",
+    default=True,
+    show_default=True,
+    help="A story's near-duplicate versions as one hit (counted once).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the body /api/search returns.")
-def search_command(query, index, engine, page, size, since, until, source, sort, as_json):
+def search_command(query, index, engine, page, size, since, until, source, sort, collapse,
+                   as_json):  # fmt: skip
     """Search the index and print the results.
 
     Example: searchsvc search '"houses of parliament" police' --since 2017
@@ -143,7 +150,7 @@ def search_command(query, index, engine, page, size, since, until, source, sort,
 
     config = _config(index=index, engine=engine)
     args = {"q": query, "page": page, "size": size, "since": since, "until": until,
-            "source": source, "sort": sort}  # fmt: skip
+            "source": source, "sort": sort, "collapse": str(collapse).lower()}  # fmt: skip
     try:
         request = search_request(args, config)
         result = search(open_engine(config).view(), request)
@@ -157,7 +164,9 @@ def search_command(query, index, engine, page, size, since, until, source, sort,
 
 
 def _print_result(result) -> None:
-    click.echo(f"{result.total:,} articles for {result.query!r} ({result.took_ms:.0f} ms)")
+    noun = {"stories": ("story", "stories")}.get(result.counts, ("article", "articles"))
+    counted = f"{result.total:,} {noun[result.total != 1]}"
+    click.echo(f"{counted} for {result.query!r} ({result.took_ms:.0f} ms)")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     first = (result.page - 1) * result.size
@@ -169,6 +178,9 @@ def _print_result(result) -> None:
         click.echo("   " + " · ".join(meta + score))
         for snippet in hit.snippets:
             click.echo("   " + _terminal_text(snippet))
+        if hit.versions:
+            click.echo(f"   and {len(hit.versions)} other version(s): "
+                       + ", ".join(version["id"] for version in hit.versions))  # fmt: skip
 
 
 def _terminal_text(snippet: str) -> str:

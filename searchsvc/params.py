@@ -10,7 +10,7 @@ from datetime import datetime
 from searchsvc.model.articles import parse_date
 from searchsvc.model.results import SORTS, SearchRequest
 
-PARAMETERS = ("q", "page", "size", "since", "until", "source", "sort")
+PARAMETERS = ("q", "page", "size", "since", "until", "source", "sort", "collapse")
 
 MAX_SOURCE_LENGTH = 200
 
@@ -57,8 +57,10 @@ def search_request(args: Mapping[str, str | None], config) -> SearchRequest:
         raise ParameterError(
             "bad_parameter", f"source is {len(source)} characters; the limit is {MAX_SOURCE_LENGTH}"
         )
+    collapse = _flag(args, "collapse", True)
     return SearchRequest(
         q=q,
+        collapse=collapse,
         page=page,
         size=size,
         since=since,
@@ -67,6 +69,17 @@ def search_request(args: Mapping[str, str | None], config) -> SearchRequest:
         sort=sort,
         snippets=config.snippets_per_hit,
     )
+
+
+def _flag(args: Mapping[str, str | None], name: str, default: bool) -> bool:
+    raw = (args.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ParameterError("bad_parameter", f"{name} must be true or false, got {raw!r}")
 
 
 def _integer(args: Mapping[str, str | None], name: str, default: int) -> int:

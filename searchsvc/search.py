@@ -31,7 +31,8 @@ def search(view: EngineView, request: SearchRequest) -> SearchResult:
     stats = view.paragraph_stats() if ranked.terms and request.snippets > 0 else None
     budget = ScanBudget()
     hits = []
-    for article, score in ranked.page:
+    for number, (article, score) in enumerate(ranked.page):
+        versions = ranked.versions[number] if number < len(ranked.versions) else []
         snippets = []
         if stats is not None:
             snippets = paragraph_snippets(
@@ -52,6 +53,7 @@ def search(view: EngineView, request: SearchRequest) -> SearchResult:
                 snippet_paragraphs=[number for number, _html in snippets],
                 url=article_path(article.id),
                 source_url=article.url,
+                versions=[_version(other) for other in versions],
             )
         )
     result = SearchResult(
@@ -64,6 +66,7 @@ def search(view: EngineView, request: SearchRequest) -> SearchResult:
         hits,
         corrected=ranked.corrected,
         facets=ranked.facets,
+        counts=ranked.counts,
     )
     if ranked.text and not ranked.match_all:
         vocabulary = view.vocabulary()
@@ -71,6 +74,17 @@ def search(view: EngineView, request: SearchRequest) -> SearchResult:
             result.suggestion = suggest_query(ranked.text, vocabulary)
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
+
+
+def _version(article: Article) -> dict:
+    """Another version of a hit's story, as the hit lists it."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "date": article.date,
+        "source": article.source,
+        "url": article_path(article.id),
+    }
 
 
 def get_article(view: EngineView, article_id: str) -> Article | None:

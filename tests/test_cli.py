@@ -78,7 +78,7 @@ def test_reindex_of_a_missing_corpus_is_a_clear_error(runner, tmp_path):
 def test_search_prints_readable_results(runner, index_dir):
     result = runner.invoke(main, ["search", "cocoa", "--index", str(index_dir)])
     assert result.exit_code == 0, result.output
-    assert "1 articles for 'cocoa'" in result.output
+    assert "1 story for 'cocoa'" in result.output
     assert "1. Cocoa prices rise on drought fears  [wire-1]" in result.output
     assert "1987-02-26 · Reuters" in result.output
     assert "<mark>" not in result.output

@@ -135,7 +135,7 @@ def test_the_page_says_the_count(client):
     page = client.get("/search?" + urlencode({"q": "coffee prices"}))
     assert page.status_code == 200
     text = " ".join(page.get_data(as_text=True).split())
-    assert "2 articles for <strong>coffee prices</strong>" in text
+    assert "2 stories for <strong>coffee prices</strong>" in text
     assert "Timeline: 2 dated matching articles" in text
 
 

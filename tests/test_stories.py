@@ -75,3 +75,83 @@ def test_removing_one_version_ends_the_group(corpus, tmp_path):
     reindex([corpus], index)
     assert _stories(index) == {}
     shutil.rmtree(index)
+
+
+# At query time: one hit per story, counted once.
+
+
+@pytest.fixture
+def client(corpus, tmp_path):
+    from searchsvc import create_app
+
+    _write(corpus / "c.jsonl", [
+        {"id": f"trade-{n}", "title": f"Trade note {n}", "date": f"1987-04-{n + 1:02d}",
+         "body": f"Exporters in region {n} reported a trade surplus of {n} billion yen. "
+                 + " ".join(f"word{n}x{k}" for k in range(12))}
+        for n in range(6)
+    ])  # fmt: skip
+    reindex([corpus], tmp_path / "index")
+    return create_app({"index": str(tmp_path / "index")}).test_client()
+
+
+def _search(client, **params):
+    answer = client.get("/api/search", query_string=params)
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def test_a_story_is_one_hit_with_its_other_versions(client):
+    body = _search(client, q="japan trade surplus yen")
+    ids = [hit["id"] for hit in body["hits"]]
+    assert len([i for i in ids if i.startswith("sumita")]) == 1
+    first = next(hit for hit in body["hits"] if hit["id"].startswith("sumita"))
+    assert [v["id"] for v in first["versions"]] == [
+        other for other in ("sumita-1", "sumita-2") if other != first["id"]
+    ]
+    assert first["versions"][0]["url"].startswith("/articles/sumita-")
+    assert body["counts"] == "stories" and body["total"] == len(ids) == 7
+
+
+def test_collapse_false_lists_and_counts_every_article(client):
+    body = _search(client, q="japan trade surplus yen", collapse="false")
+    ids = [hit["id"] for hit in body["hits"]]
+    assert {"sumita-1", "sumita-2"} <= set(ids)
+    assert all(hit["versions"] == [] for hit in body["hits"])
+    assert body["counts"] == "articles" and body["total"] == len(ids) == 8
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_pages_of_stories_follow_on_without_repeats(client, size):
+    seen = []
+    for page in range(1, 9):
+        seen += [hit["id"] for hit in _search(client, q="trade surplus", size=size,
+                                              page=page)["hits"]]  # fmt: skip
+    assert len(seen) == len(set(seen)) == 7
+    assert len([i for i in seen if i.startswith("sumita")]) == 1
+
+
+def test_facets_count_stories_unless_collapse_is_off(client):
+    collapsed = _search(client, q="trade surplus", since="1987-03-01", until="1987-03-31")
+    everything = _search(client, q="trade surplus", since="1987-03", until="1987-03",
+                         collapse="false")  # fmt: skip
+    assert collapsed["total"] == 1 and everything["total"] == 2
+    days = collapsed["facets"]["date"]["buckets"]
+    assert sum(bucket["count"] for bucket in days) == 1
+
+
+def test_the_page_says_how_many_other_versions(client):
+    page = client.get("/search", query_string={"q": "sumita japan trade surplus"})
+    text = page.get_data(as_text=True)
+    assert "1 other version" in text
+    assert "7 stories for" in " ".join(text.split())
+    plain = client.get(
+        "/search", query_string={"q": "sumita japan trade surplus", "collapse": "false"}
+    )
+    assert "8 articles for" in " ".join(plain.get_data(as_text=True).split())
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "-"])
+def test_a_bad_collapse_value_is_a_clear_error(client, value):
+    answer = client.get("/api/search", query_string={"q": "yen", "collapse": value})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "bad_parameter"

@@ -104,7 +104,13 @@ def run_queries(
             run[qid] = []
             continue
         # An empty query is listed newest first, with no relevance score.
-        run[qid] = [(hit.id, hit.score or 0.0) for hit in result.hits]
+        # A story's other versions are shown with its hit: they count as found there.
+        ranked = [
+            (article_id, hit.score or 0.0)
+            for hit in result.hits
+            for article_id in (hit.id, *(version["id"] for version in hit.versions))
+        ]
+        run[qid] = ranked[:size]
     return run, failed
 
 

@@ -21,6 +21,7 @@ class SearchRequest:
     source: str | None = None
     sort: str = "relevance"
     snippets: int = 3  # most highlighted paragraphs per hit; 0 for none
+    collapse: bool = True  # near-duplicate versions of one story as one hit, counted once
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Hit:
     snippet_paragraphs: list[int]  # each snippet's paragraph: its index in the article's list
     url: str  # the article's page here
     source_url: str | None  # the original's address, when the corpus gave one
+    # The story's other versions that match, in the order asked for: {id, title, date,
+    # source, url}; empty when the story has no other version or results are not collapsed.
+    versions: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class SearchResult:
     suggestion: str | None = None  # a corrected query, when the words look misspelled
     corrected: bool = False  # no word as typed is in the archive; hits come from corrections
     facets: dict = field(default_factory=dict)  # counts by source, topic and date
+    counts: str = "stories"  # what total and facets count: "stories" or "articles"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,6 +76,8 @@ class Ranked:
     facets: dict
     corrected: bool = False  # no word as typed is in the archive; the page comes from corrections
     match_all: bool = False  # the query asked for everything (only filters, or nothing)
+    versions: list[list[Article]] = field(default_factory=list)  # each hit's other versions
+    counts: str = "articles"  # what total and facets count: "stories" or "articles"
 
 
 def article_dict(article) -> dict:

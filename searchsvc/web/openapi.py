@@ -58,6 +58,20 @@ _HIT = {
         },
         "url": {"type": "string", "description": "The article's page on this server."},
         "source_url": {**_NULLABLE_STRING, "description": "The original's address, if known."},
+        "versions": {
+            "type": "array",
+            "description": "The story's other versions that match (near-duplicates: a re-send, "
+            "a correction), in the order asked for; empty with collapse=false.",
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "date", "source", "url"],
+                "properties": {
+                    "id": {"type": "string"}, "title": {"type": "string"},
+                    "date": _NULLABLE_STRING, "source": _NULLABLE_STRING,
+                    "url": {"type": "string"},
+                },
+            },
+        },
     },
 }  # fmt: skip
 
@@ -86,8 +100,13 @@ _SEARCH_RESULT = {
             "description": "No word as typed is in the archive: hits come from corrections.",
         },
         "facets": {"type": "object", "description": "Counts by source, topic and date."},
+        "counts": {
+            "type": "string", "enum": ["stories", "articles"],
+            "description": "What total and facets count: stories (near-duplicate versions "
+            "once, the default) or articles (collapse=false).",
+        },
     },
-}
+}  # fmt: skip
 
 _ARTICLE = {
     "type": "object",
@@ -182,6 +201,9 @@ def openapi_document(config) -> dict:
                {"type": "string", "maxLength": MAX_SOURCE_LENGTH}),
         _query("sort", "relevance (default) or date (newest first).",
                {"type": "string", "enum": ["relevance", "date"]}),
+        _query("collapse", "true (default): a story's near-duplicate versions are one hit, "
+               "listed in its versions, and count once; false: every article.",
+               {"type": "boolean"}),
     ]  # fmt: skip
     return {
         "openapi": "3.1.0",

@@ -16,7 +16,7 @@ from searchsvc.web.timeline import timeline_svg
 
 blueprint = Blueprint("ui", __name__)
 
-KEPT_PARAMS = ("q", "since", "until", "source", "sort", "size", "filters")
+KEPT_PARAMS = ("q", "since", "until", "source", "sort", "size", "filters", "collapse")
 
 
 @blueprint.get("/")

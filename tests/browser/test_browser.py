@@ -140,7 +140,7 @@ def test_search_facets_timeline_and_pages(server, page):
     page.locator("#q").fill("oil prices")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"q=oil\+prices"))
-    expect(page.locator(".summary")).to_contain_text("24 articles")
+    expect(page.locator(".summary")).to_contain_text("24 stories")
     expect(page.locator(".hit mark").first).to_have_text(re.compile("oil", re.I))
     expect(page.locator("svg.timeline a.bucket")).to_have_count(12)
     shot(page, "results")
@@ -150,7 +150,7 @@ def test_search_facets_timeline_and_pages(server, page):
         page.locator(".filters-toggle a").click()
     page.locator(".facet a", has_text="AP").click()
     page.wait_for_url(re.compile(r"source=AP"))
-    expect(page.locator(".summary")).to_contain_text("8 articles")
+    expect(page.locator(".summary")).to_contain_text("8 stories")
     sources = page.locator(".hit .source").all_text_contents()
     assert sources and set(sources) == {"AP"}
 

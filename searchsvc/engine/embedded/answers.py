@@ -4,6 +4,8 @@ Everything here runs on one generation's searchers; search.py turns the Ranked
 it returns into the result served (snippets, spelling, links). A short query
 counts the articles with every word (docs/query-language.md, "Which articles
 count"); its ranking by relevance is that of any of the words, as for any query.
+Unless the request says collapse=false, a story's near-duplicate versions are one
+hit (the first in the order asked for) and are counted once (stories.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import time as day_time
 import numpy as np
 from whoosh import query as Q
 
-from searchsvc.engine.embedded import feedback, typos
+from searchsvc.engine.embedded import feedback, stories, typos
 from searchsvc.engine.embedded.arrayrank import Ranking, rank
 from searchsvc.engine.embedded.datecolumn import cached_ranges, index_dates
 from searchsvc.engine.embedded.facets import facet_counts
@@ -42,30 +44,60 @@ def rank_request(snapshot, request: SearchRequest) -> Ranked:
     by_date = request.sort == "date" or parsed.match_all
     # Every match is scored, so totals and facets come from the same pass as the page.
     window = request.page * request.size
-    ranking = rank(article_searcher, query, max(window, settings.feedback_docs), by_date)
+    asked = max(window, settings.feedback_docs)
+    ranking = rank(article_searcher, query, asked, by_date)
     # A short query counts the articles with every word; sorted by date, they come first.
     every = every_word(query, parsed.text, article_searcher)
     counted = None if every is None else _with_every_word(article_searcher, ranking, every)
     if by_date and counted is not None:
-        ranking = _counted_first(article_searcher, ranking.matched, counted, window)
-    if not by_date:
-        widened = feedback.expand(query, ranking.top, article_searcher, settings)
-        if widened is not None:
-            query = widened
-            ranking = rank(article_searcher, query, window)
-    page = []
-    for docnum, score in ranking.top[(request.page - 1) * request.size : window]:
-        article = record_to_article(article_searcher.stored_fields(docnum)["record"])
-        page.append((article, score))
+        matched, asked = ranking.matched, window
+        ranking = _counted_first(article_searcher, matched, counted, asked)
+
+        def rerank(depth):
+            return _counted_first(article_searcher, matched, counted, depth)
+    else:
+        if not by_date:
+            widened = feedback.expand(query, ranking.top, article_searcher, settings)
+            if widened is not None:
+                query, asked = widened, window
+                ranking = rank(article_searcher, query, asked)
+
+        def rerank(depth):
+            return rank(article_searcher, query, depth, by_date)
+
+    column = snapshot.story_column() if request.collapse else None
+    if column is not None and stories.has_stories(column):
+        entries, ranking = stories.collapse_page(
+            ranking, rerank, request.page, request.size, column, asked
+        )
+        entries = stories.with_every_version(entries, ranking.matched, column)
+    else:
+        entries = [
+            (docnum, score, []) for docnum, score in ranking.top[window - request.size : window]
+        ]
+    counts = "articles" if column is None else "stories"
+    docs = ranking.matched if counted is None else counted
+    if column is not None:
+        docs = stories.one_per_story(docs, column)
     return Ranked(
         text=parsed.text,
         terms=parsed.terms,
-        total=len(ranking.matched if counted is None else counted),
-        page=page,
-        facets=_facets(article_searcher, query, ranking.matched, every, counted),
+        total=len(docs),
+        page=[(_article(article_searcher, docnum), score) for docnum, score, _ in entries],
+        facets=_facets(
+            article_searcher, query, docs, every if counted is not None else None, counts
+        ),
         corrected=corrected,
         match_all=parsed.match_all,
+        versions=[
+            [_article(article_searcher, other) for other in others] for *_, others in entries
+        ],
+        counts=counts,
     )
+
+
+def _article(searcher, docnum: int):
+    return record_to_article(searcher.stored_fields(docnum)["record"])
 
 
 def _with_every_word(searcher, ranking: Ranking, every: Q.And) -> np.ndarray | None:
@@ -95,11 +127,11 @@ def _counted_first(searcher, matched: np.ndarray, counted: np.ndarray, window: i
     return Ranking(matched, top)
 
 
-def _facets(searcher, query: Q.Query, matched, every: Q.And | None, counted) -> dict:
-    """Counts of the articles counted (cached by the query that finds just them)."""
-    if counted is None:
-        return facet_counts(searcher, query, matched)
-    return facet_counts(searcher, Q.Require(query, every), counted)
+def _facets(searcher, query: Q.Query, docs, every: Q.And | None, counts: str) -> dict:
+    """Counts of the articles (or stories) counted, cached by the query that finds them."""
+    if every is not None:
+        query = Q.Require(query, every)
+    return facet_counts(searcher, query, docs, counts)
 
 
 def _tolerate_typos(parsed: ParsedQuery, searcher, vocabulary) -> ParsedQuery:

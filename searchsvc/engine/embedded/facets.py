@@ -70,15 +70,16 @@ class _Columns:
         self.topic_codes = np.asarray(codes_of_pairs, dtype=np.int64)
 
 
-def facet_counts(searcher, query: Q.Query, docs: np.ndarray) -> dict:
+def facet_counts(searcher, query: Q.Query, docs: np.ndarray, counts: str = "articles") -> dict:
     """{"source": [...], "topic": [...], "date": {"interval", "buckets"}} for `docs`.
 
-    `docs` are the document numbers `query` matches, ascending; the answer is
-    kept by query (for paging and repeats) and shared: treat it as read-only.
+    `docs` are the document numbers `query` matches (one per story when `counts`
+    is "stories"), ascending; the answer is kept by query and what is counted (for
+    paging and repeats) and shared: treat it as read-only.
     """
     state = state_of(searcher)
     # A digest, not the text: a long query's repr runs to kilobytes.
-    key = hashlib.blake2b(repr(query).encode(), digest_size=16).digest()
+    key = hashlib.blake2b(f"{counts} {query!r}".encode(), digest_size=16).digest()
     cached = state.facet_answers.get(key)
     if cached is not None:
         return cached

@@ -9,7 +9,7 @@ from whoosh import scoring
 
 from searchsvc.config import load_config
 from searchsvc.engine.base import EngineView
-from searchsvc.engine.embedded import answers, completion, typos
+from searchsvc.engine.embedded import answers, completion, stories, typos
 from searchsvc.engine.embedded.paragraphs import ParagraphStats
 from searchsvc.engine.embedded.querying import make_parser
 from searchsvc.engine.embedded.ranking import NewsWeighting, RankingSettings
@@ -74,6 +74,13 @@ class IndexSnapshot(EngineView):
 
     def vocabulary(self):
         return typos.generation_vocabulary(self.state, self.searchers()[0])
+
+    def story_column(self):
+        """Document number -> story number (stories.py), read once per generation."""
+        searcher = self.searchers()[0]
+        return self.state.per_index(
+            searcher.reader(), "stories", stories.story_column, searcher, self.generation.path
+        )
 
     def paragraph_stats(self) -> ParagraphStats:
         return ParagraphStats(self.searchers()[1])
