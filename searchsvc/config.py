@@ -237,6 +237,20 @@ SETTINGS += (
     Setting("opensearch_ca_certs", "", "CA bundle for an https cluster with its own CA.", str),
     Setting("opensearch_verify_certs", True, "Check the cluster's TLS certificate.", _boolean),
     Setting(
+        "opensearch_shards",
+        3,
+        "Primary shards of each new generation's article index; aim at 10-50 GB each, "
+        "a multiple of the data nodes (applies from the next reindex).",
+        _positive_int,
+    ),
+    Setting(
+        "opensearch_replicas",
+        1,
+        "Copies of each shard on other nodes: at least 1 so that a lost node loses "
+        "nothing; 0 for a one-node cluster (applies from the next reindex).",
+        _non_negative_int,
+    ),
+    Setting(
         "opensearch_timeout",
         10.0,
         "Seconds to wait for the cluster before answering 503.",

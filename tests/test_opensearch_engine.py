@@ -25,7 +25,7 @@ from searchsvc.engine.opensearch.mapping import article_index, terms_index
 from searchsvc.index.store import ReindexBusy, ReindexFailed
 from searchsvc.model.errors import EngineUnavailable, IndexIncompatible, IndexMissing
 from searchsvc.model.results import SearchRequest
-from tests.conftest import SHARED
+from tests.conftest import SHARED, write_corpus
 from tests.opensearch_support import (
     control,
     dropped_afterwards,
@@ -206,6 +206,20 @@ def test_an_incremental_run_equals_a_full_build(urls, corpus, tmp_path):
         # The live generation and the one before it, nothing older.
         kept = generations.existing(growing.cluster, growing.layout)
         assert len(kept) == 2 and kept[-1] == growing.view().name
+
+
+def test_a_generation_has_the_configured_shards_and_replicas(urls, tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    config = opensearch_config(urls, unique_alias("shards"), opensearch_shards=2,
+                               opensearch_replicas=0)  # fmt: skip
+    with dropped_afterwards(open_engine(config)) as engine:
+        engine.reindex([corpus], full=True)
+        name = engine.view().name
+        settings = engine.cluster.call("indices.get_settings", index=name)[name]["settings"]
+        assert (settings["index"]["number_of_shards"], settings["index"]["number_of_replicas"]) == (
+            "2", "0",
+        )  # fmt: skip
+        assert engine.view().rank(SearchRequest(q="cocoa")).total == 1
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ typo tolerance, shaping and feedback as the embedded engine, the same scores.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import Counter
@@ -30,8 +29,8 @@ from searchsvc.model.errors import IndexIncompatible, IndexMissing
 from searchsvc.text.vocabulary import Vocabulary
 
 ALIAS_CHECK_SECONDS = 1.0  # a swapped-in generation is served within this
-DEFAULT_SHARDS = 3  # primaries of a new generation (SEARCHSVC_OPENSEARCH_SHARDS)
-DEFAULT_REPLICAS = 1  # copies of each (SEARCHSVC_OPENSEARCH_REPLICAS): a lost node loses nothing
+DEFAULT_SHARDS = 3  # primaries of a new generation (setting opensearch_shards)
+DEFAULT_REPLICAS = 1  # copies of each (opensearch_replicas): a lost node loses nothing
 
 
 class OpenSearchView(EngineView):
@@ -190,14 +189,10 @@ class OpenSearchEngine(Engine):
 
 
 def _count(config, name: str, default: int, minimum: int) -> int:
-    """opensearch_<name> from the configuration, else SEARCHSVC_OPENSEARCH_<NAME>, else default."""
-    raw = config.get("opensearch_" + name)
-    if raw is None:
-        raw = os.environ.get("SEARCHSVC_OPENSEARCH_" + name.upper(), default)
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"SEARCHSVC_OPENSEARCH_{name.upper()} must be a whole number") from None
-    if value < minimum:
-        raise ValueError(f"SEARCHSVC_OPENSEARCH_{name.upper()} must be at least {minimum}")
+    """opensearch_<name> from the configuration (checked by config.py), else `default`."""
+    value = config.get("opensearch_" + name)
+    if value is None:
+        return default
+    if not isinstance(value, int) or value < minimum:
+        raise ValueError(f"opensearch_{name} must be a whole number of at least {minimum}")
     return value
