@@ -6,8 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from searchsvc.engine.embedded import stories as folding
+from searchsvc.engine.embedded.arrayrank import Ranking
 from searchsvc.index import store
 from searchsvc.index.indexer import STORIES_FILE, reindex
 
@@ -155,3 +160,54 @@ def test_a_bad_collapse_value_is_a_clear_error(client, value):
     answer = client.get("/api/search", query_string={"q": "yen", "collapse": value})
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == "bad_parameter"
+
+
+# The folding itself, on generated rankings.
+
+
+def _columns(story_numbers):
+    story = np.asarray(story_numbers, dtype=np.int32)
+    place = np.zeros(len(story), dtype=np.int32)
+    for number in set(story_numbers) - {folding.NO_STORY}:
+        members = np.flatnonzero(story == number)
+        place[members[::-1]] = np.arange(len(members))  # the last document has the first id
+    return folding.StoryColumns(story, place)
+
+
+@st.composite
+def _rankings(draw):
+    count = draw(st.integers(0, 40))
+    numbers = draw(st.lists(st.integers(-1, 6), min_size=count, max_size=count))
+    order = draw(st.permutations(range(count)))
+    return _columns(numbers), [(docnum, float(count - at)) for at, docnum in enumerate(order)]
+
+
+@given(_rankings(), st.integers(1, 7), st.integers(1, 12))
+def test_pages_hold_each_story_once_in_the_order_of_its_best_version(generated, size, asked):
+    columns, top = generated
+    matched = np.asarray(sorted(docnum for docnum, _ in top), dtype=np.int64)
+
+    def rerank(depth):
+        return Ranking(matched, top[:depth])
+
+    shown = []
+    for page in range(1, len(top) + 2):
+        entries, _ = folding.collapse_page(rerank(asked), rerank, page, size, columns, asked)
+        shown += folding.with_every_version(entries, matched, columns)
+    heads = [docnum for docnum, _, _ in shown]
+    expected = []
+    for docnum, _ in top:
+        story = int(columns.story[docnum])
+        if story == folding.NO_STORY or all(int(columns.story[h]) != story for h in expected):
+            expected.append(docnum)
+    assert heads == expected
+    every = sorted(d for head, _, others in shown for d in (head, *others))
+    assert every == matched.tolist()  # each matching article is a hit or one of its versions
+    assert len(folding.one_per_story(matched, columns)) == len(heads)
+
+
+def test_a_story_counts_as_its_matching_version_with_the_first_id():
+    columns = _columns([0, 0, 0, -1, 1, 1])  # places: doc 2 first, then 1, 0; doc 5, then 4
+    assert folding.one_per_story(np.array([0, 1, 2, 3, 4, 5]), columns).tolist() == [2, 3, 5]
+    assert folding.one_per_story(np.array([0, 1, 3, 4]), columns).tolist() == [1, 3, 4]
+    assert folding.one_per_story(np.array([], dtype=np.int64), columns).tolist() == []

@@ -65,20 +65,20 @@ def rank_request(snapshot, request: SearchRequest) -> Ranked:
         def rerank(depth):
             return rank(article_searcher, query, depth, by_date)
 
-    column = snapshot.story_column() if request.collapse else None
-    if column is not None and stories.has_stories(column):
+    columns = snapshot.story_columns() if request.collapse else None
+    if columns is not None and stories.has_stories(columns):
         entries, ranking = stories.collapse_page(
-            ranking, rerank, request.page, request.size, column, asked
+            ranking, rerank, request.page, request.size, columns, asked
         )
-        entries = stories.with_every_version(entries, ranking.matched, column)
+        entries = stories.with_every_version(entries, ranking.matched, columns)
     else:
         entries = [
             (docnum, score, []) for docnum, score in ranking.top[window - request.size : window]
         ]
-    counts = "articles" if column is None else "stories"
+    counts = "articles" if columns is None else "stories"
     docs = ranking.matched if counted is None else counted
-    if column is not None:
-        docs = stories.one_per_story(docs, column)
+    if columns is not None:
+        docs = stories.one_per_story(docs, columns)
     return Ranked(
         text=parsed.text,
         terms=parsed.terms,

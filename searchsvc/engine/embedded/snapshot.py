@@ -75,11 +75,11 @@ class IndexSnapshot(EngineView):
     def vocabulary(self):
         return typos.generation_vocabulary(self.state, self.searchers()[0])
 
-    def story_column(self):
-        """Document number -> story number (stories.py), read once per generation."""
+    def story_columns(self) -> stories.StoryColumns:
+        """Document number -> story and place in it (stories.py), read once per generation."""
         searcher = self.searchers()[0]
         return self.state.per_index(
-            searcher.reader(), "stories", stories.story_column, searcher, self.generation.path
+            searcher.reader(), "stories", stories.story_columns, searcher, self.generation.path
         )
 
     def paragraph_stats(self) -> ParagraphStats:

@@ -1,12 +1,17 @@
 """One story once: near-duplicate versions folded into one hit, and counted once.
 
 The reindex saves the groups (index/duplicates.py, stories.json); here they
-become a column (article document number -> story number, -1 for an article
-with no other version) that ranking folds with: the first version of a story
-in the order asked for is its hit, the others its `versions`.
+become columns (article document number -> story number, -1 for an article
+with no other version; and its place among the story's ids in order) that
+ranking folds with: the first version of a story in the order asked for is its
+hit, the others its `versions`. Totals and facets count a story once, as its
+matching version with the first id: the same in either engine and after any
+reindex, whatever the document numbers.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,83 +21,93 @@ from searchsvc.index.indexer import STORIES_FILE
 NO_STORY = -1
 
 
-def story_column(searcher, generation_path) -> np.ndarray:
-    """Document number -> story number for the article index `searcher` reads."""
-    column = np.full(searcher.doc_count_all(), NO_STORY, dtype=np.int32)
+class StoryColumns(NamedTuple):
+    story: np.ndarray  # document number -> story number, NO_STORY for a lone article
+    place: np.ndarray  # document number -> its id's place among its story's ids
+
+
+def story_columns(searcher, generation_path) -> StoryColumns:
+    """The story columns of the article index `searcher` reads."""
+    story = np.full(searcher.doc_count_all(), NO_STORY, dtype=np.int32)
+    place = np.zeros(searcher.doc_count_all(), dtype=np.int32)
     stories = store.read_json(generation_path / STORIES_FILE) or {}
     for number, (_representative, ids) in enumerate(sorted(stories.items())):
-        for article_id in ids:
+        for at, article_id in enumerate(sorted(ids)):
             docnum = searcher.document_number(id=article_id)
             if docnum is not None:
-                column[docnum] = number
-    return column
+                story[docnum], place[docnum] = number, at
+    return StoryColumns(story, place)
 
 
-def has_stories(column: np.ndarray) -> bool:
+def has_stories(columns: StoryColumns) -> bool:
     """Whether any article of this generation has another version."""
-    return bool(len(column)) and int(column.max()) != NO_STORY
+    return bool(len(columns.story)) and int(columns.story.max()) != NO_STORY
 
 
-def with_every_version(entries, matched: np.ndarray, column: np.ndarray):
+def with_every_version(entries, matched: np.ndarray, columns: StoryColumns):
     """`entries` of fold() with each story's matching versions that ranked too deep to
-    be seen added after those seen (in index order)."""
+    be seen added after those seen (in the order of their ids)."""
     if not entries:
         return entries
-    stories = column[matched]
+    stories = columns.story[matched]
     complete = []
     for docnum, score, others in entries:
-        story = int(column[docnum])
+        story = int(columns.story[docnum])
         if story != NO_STORY:
             seen = {docnum, *others}
-            others = others + [int(d) for d in matched[stories == story] if int(d) not in seen]
+            deeper = [int(d) for d in matched[stories == story] if int(d) not in seen]
+            others = others + sorted(deeper, key=lambda d: int(columns.place[d]))
         complete.append((docnum, score, others))
     return complete
 
 
-def fold(top: list[tuple[int, float | None]], column: np.ndarray, wanted: int):
-    """The first `wanted` stories of `top` (ranked documents, best first), each as
-    (docnum, score, [the other versions' docnums in rank order]); and whether `top`
-    held that many."""
-    stories: list[tuple[int, float | None, list[int]]] = []
-    at: dict[int, int] = {}  # story number -> its place in `stories`
-    for docnum, score in top:
-        story = int(column[docnum]) if docnum < len(column) else NO_STORY
+def fold(top: list, stories: list[int], wanted: int):
+    """The first `wanted` stories of `top` (ranked (item, score) pairs, best first; `stories`
+    their story numbers), each as (item, score, [the other versions' items in rank
+    order]); and whether `top` held that many."""
+    found: list[tuple] = []
+    at: dict[int, int] = {}  # story number -> its place in `found`
+    for (item, score), story in zip(top, stories, strict=True):
         if story != NO_STORY and story in at:
-            stories[at[story]][2].append(docnum)
+            found[at[story]][2].append(item)
             continue
-        if len(stories) >= wanted:
+        if len(found) >= wanted:
             # A later version of a story already listed may still follow; only new
             # stories past `wanted` are not needed.
             continue
         if story != NO_STORY:
-            at[story] = len(stories)
-        stories.append((docnum, score, []))
-    return stories, len(stories) >= wanted
+            at[story] = len(found)
+        found.append((item, score, []))
+    return found, len(found) >= wanted
 
 
-def one_per_story(matched: np.ndarray, column: np.ndarray) -> np.ndarray:
-    """`matched` (sorted document numbers) with each story's versions after its first
-    left out: the documents that count and facet as stories."""
-    if not len(matched) or not len(column):
+def one_per_story(matched: np.ndarray, columns: StoryColumns) -> np.ndarray:
+    """`matched` (sorted document numbers) with one version of each story, the one with the
+    first id: the documents that count and facet as stories."""
+    if not len(matched) or not len(columns.story):
         return matched
-    stories = column[matched]
-    grouped = stories != NO_STORY
-    if not grouped.any():
+    stories = columns.story[matched]
+    grouped = np.flatnonzero(stories != NO_STORY)
+    if not len(grouped):
         return matched
-    _, first = np.unique(stories[grouped], return_index=True)
-    keep = ~grouped
-    keep[np.flatnonzero(grouped)[first]] = True
+    # By story, then place: each story's first row is the version that counts.
+    order = grouped[np.lexsort((columns.place[matched[grouped]], stories[grouped]))]
+    _, first = np.unique(stories[order], return_index=True)
+    keep = stories == NO_STORY
+    keep[order[first]] = True
     return matched[keep]
 
 
-def collapse_page(ranking, rerank, page: int, size: int, column: np.ndarray, asked: int):
+def collapse_page(ranking, rerank, page: int, size: int, columns: StoryColumns, asked: int):
     """The requested page of stories from `ranking` (an arrayrank Ranking whose top was
     asked for `asked` documents): ranked deeper with rerank(k) until the page is full or
     fewer than asked came back (all are ranked). Returns (page entries, the ranking used)."""
     wanted = page * size
     while True:
-        entries, enough = fold(ranking.top, column, wanted)
-        if enough or len(ranking.top) < asked:
+        top = ranking.top
+        numbers = columns.story[np.asarray([docnum for docnum, _ in top], dtype=np.int64)]
+        entries, enough = fold(top, numbers.tolist(), wanted)
+        if enough or len(top) < asked:
             return entries[(page - 1) * size : wanted], ranking
         # Versions take places in the ranking: ask for half as many again, and more.
         asked = max(asked * 2, wanted + wanted // 2 + 16)
