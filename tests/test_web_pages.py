@@ -1,8 +1,18 @@
-"""The web UI through the Flask test client: search, paging, article, errors, escaping."""
+"""The web UI through the Flask test client: search, paging, article, errors, escaping.
+
+Each test runs on both engines (conftest `engine`): the pages must not tell them apart."""
 
 from __future__ import annotations
 
+import pytest
 from bs4 import BeautifulSoup
+from conftest import write_corpus
+
+
+@pytest.fixture
+def client(engine_client):
+    """The app over conftest's corpus, on each engine in turn."""
+    return engine_client
 
 
 def soup(response) -> BeautifulSoup:
@@ -75,20 +85,14 @@ def test_security_headers(client):
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_article_text_cannot_inject_markup(tmp_path):
-    import json
+EVIL = {"id": "x<script>", "title": "<script>alert(1)</script> evil",
+        "source": '"><img src=x onerror=alert(1)>', "url": "javascript:alert(1)",
+        "body": "<b>bold</b> evil <script>alert(2)</script>"}  # fmt: skip
 
-    from searchsvc import create_app
-    from searchsvc.index.indexer import reindex
 
-    corpus = tmp_path / "c"
-    corpus.mkdir()
-    evil = {"id": "x<script>", "title": "<script>alert(1)</script> evil",
-            "source": '"><img src=x onerror=alert(1)>', "url": "javascript:alert(1)",
-            "body": "<b>bold</b> evil <script>alert(2)</script>"}  # fmt: skip
-    (corpus / "evil.jsonl").write_text(json.dumps(evil) + "\n")
-    reindex([corpus], tmp_path / "ix")
-    client = create_app({"index": tmp_path / "ix"}).test_client()
+def test_article_text_cannot_inject_markup(engine):
+    built = engine.built("evil", lambda root: write_corpus(root, {}, [EVIL]))
+    client = built.app().test_client()
     for path in ("/search?q=evil", "/articles/x%3Cscript%3E"):
         page = soup(client.get(path))
         assert page.find("script", string=lambda s: s and "alert" in s) is None
