@@ -1,25 +1,38 @@
-"""The command line: reindex, search, serve, with click's runner and real processes."""
+"""The command line: reindex, search, serve, eval, with click's runner and real processes.
+
+Most tests run on both engines (conftest `engine`), the engine and its index named
+through the environment as a user would; the commands must answer alike.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from searchsvc import create_app
 from searchsvc.cli import EXIT_BUSY, EXIT_SKIPPED, main
+from searchsvc.config import load_config
+from searchsvc.engine import open_engine
 from searchsvc.index.store import writer_lock
 
 
 @pytest.fixture
 def runner():
     return CliRunner()
+
+
+def invoke(runner, target, args: list, env: dict | None = None):
+    """`searchsvc args` with the engine and index of `target` in the environment."""
+    return runner.invoke(main, [str(arg) for arg in args], env={**target.env, **(env or {})})
 
 
 def test_help_lists_every_command(runner):
@@ -31,52 +44,69 @@ def test_help_lists_every_command(runner):
         assert sub.exit_code == 0 and "Example:" in sub.output
 
 
-def test_reindex_summary_then_nothing_to_do(runner, corpus_dir, tmp_path):
-    args = ["reindex", "--corpus", str(corpus_dir), "--index", str(tmp_path / "ix")]
-    first = runner.invoke(main, args)
+def test_reindex_summary_then_nothing_to_do(runner, engine, corpus_dir):
+    target = engine.target()
+    first = invoke(runner, target, ["reindex", "--corpus", corpus_dir])
     assert first.exit_code == 0, first.output
     assert "5 articles, 10 paragraphs (5 added, 0 updated, 0 removed)" in first.output
-    second = runner.invoke(main, args)
+    second = invoke(runner, target, ["reindex", "--corpus", corpus_dir])
     assert second.exit_code == 0 and "no changes" in second.output
 
 
-def test_reindex_reads_settings_from_the_environment(runner, corpus_dir, tmp_path):
-    env = {"SEARCHSVC_CORPUS": str(corpus_dir), "SEARCHSVC_INDEX": str(tmp_path / "ix")}
-    result = runner.invoke(main, ["reindex"], env=env)
+def test_reindex_reads_settings_from_the_environment(runner, engine, corpus_dir):
+    target = engine.target()
+    result = invoke(runner, target, ["reindex"], env={"SEARCHSVC_CORPUS": str(corpus_dir)})
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "ix" / "CURRENT").exists()
+    assert open_engine(load_config(target.config)).has_index()
 
 
-def test_reindex_skips_bad_files_names_them_and_exits_3(runner, corpus_dir, tmp_path):
+def test_reindex_skips_bad_files_names_them_and_exits_3(runner, engine, corpus_dir):
     (corpus_dir / "broken.jsonl").write_text('{"id": "ok", "body": "fine"}\n{oops\n')
     (corpus_dir / "empty.txt").write_text("")
-    result = runner.invoke(main, ["reindex", "--corpus", str(corpus_dir),
-                                  "--index", str(tmp_path / "ix")])  # fmt: skip
+    result = invoke(runner, engine.target(), ["reindex", "--corpus", corpus_dir])
     assert result.exit_code == EXIT_SKIPPED, result.output
     assert "broken.jsonl:2: not valid JSON" in result.output
     assert "empty.txt: no text" in result.output
     assert "6 articles" in result.output and "2 skipped" in result.output
 
 
-def test_reindex_while_another_runs_exits_4_with_a_message(runner, corpus_dir, tmp_path):
-    index = tmp_path / "ix"
-    with writer_lock(index, timeout=0):
-        result = runner.invoke(main, ["reindex", "--corpus", str(corpus_dir), "--index",
-                                      str(index), "--lock-timeout", "0.1"])  # fmt: skip
+@contextmanager
+def holding_the_lock(target):
+    """Another run's reindex lock. Engine-specific by nature: the embedded engine's is an
+    OS file lock in the index directory, the cluster's a document beside the alias."""
+    if target.engine == "whoosh":
+        with writer_lock(Path(target.where), timeout=0):
+            yield
+        return
+    from searchsvc.engine.opensearch.lock import ClusterLock
+
+    engine = open_engine(load_config(target.config))
+    lock = ClusterLock(engine.cluster, engine.layout)
+    lock.acquire(0)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def test_reindex_while_another_runs_exits_4_with_a_message(runner, engine, corpus_dir):
+    target = engine.target()
+    with holding_the_lock(target):
+        result = invoke(runner, target, ["reindex", "--corpus", corpus_dir,
+                                         "--lock-timeout", "0.1"])  # fmt: skip
     assert result.exit_code == EXIT_BUSY
-    assert "another reindex is running" in result.output
+    assert f"another reindex is running on {target.where}" in result.output.replace("'", "")
     assert "Traceback" not in result.output
 
 
-def test_reindex_of_a_missing_corpus_is_a_clear_error(runner, tmp_path):
-    result = runner.invoke(main, ["reindex", "--corpus", str(tmp_path / "nope"),
-                                  "--index", str(tmp_path / "ix")])  # fmt: skip
+def test_reindex_of_a_missing_corpus_is_a_clear_error(runner, engine, tmp_path):
+    result = invoke(runner, engine.target(), ["reindex", "--corpus", tmp_path / "nope"])
     assert result.exit_code == 1
     assert "corpus not found" in result.output
 
 
-def test_search_prints_readable_results(runner, index_dir):
-    result = runner.invoke(main, ["search", "cocoa", "--index", str(index_dir)])
+def test_search_prints_readable_results(runner, engine):
+    result = invoke(runner, engine.built().target, ["search", "cocoa"])
     assert result.exit_code == 0, result.output
     assert "1 story for 'cocoa'" in result.output
     assert "1. Cocoa prices rise on drought fears  [wire-1]" in result.output
@@ -84,12 +114,13 @@ def test_search_prints_readable_results(runner, index_dir):
     assert "<mark>" not in result.output
 
 
-def test_search_json_is_exactly_the_api_body(runner, index_dir):
-    args = ["search", "police", "--index", str(index_dir), "--size", "1", "--sort", "date"]
-    result = runner.invoke(main, args + ["--json"])
+def test_search_json_is_exactly_the_api_body(runner, engine):
+    built = engine.built()
+    args = ["search", "police", "--size", "1", "--sort", "date", "--json"]
+    result = invoke(runner, built.target, args)
     assert result.exit_code == 0, result.output
     cli_body = json.loads(result.output)
-    client = create_app({"index": index_dir}).test_client()
+    client = built.app().test_client()
     api_body = client.get("/api/search?q=police&size=1&sort=date").get_json()
     cli_body.pop("took_ms"), api_body.pop("took_ms")
     assert cli_body == api_body
@@ -99,14 +130,14 @@ def test_search_json_is_exactly_the_api_body(runner, index_dir):
     ("args", "message"),
     [(["--size", "0"], "size"), (["--since", "soon"], "since"), (["--page", "x"], "page")],
 )
-def test_search_bad_options_are_clear_errors(runner, index_dir, args, message):
-    result = runner.invoke(main, ["search", "x", "--index", str(index_dir), *args])
+def test_search_bad_options_are_clear_errors(runner, engine, args, message):
+    result = invoke(runner, engine.built().target, ["search", "x", *args])
     assert result.exit_code == 1 and message in result.output
     assert "Traceback" not in result.output
 
 
-def test_search_without_an_index(runner, tmp_path):
-    result = runner.invoke(main, ["search", "x", "--index", str(tmp_path / "none")])
+def test_search_without_an_index(runner, engine):
+    result = invoke(runner, engine.target("none"), ["search", "x"])
     assert result.exit_code == 1 and "searchsvc reindex" in result.output
 
 
@@ -117,11 +148,12 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_serve_builds_a_missing_index_and_answers_over_http(corpus_dir, tmp_path):
+def test_serve_builds_a_missing_index_and_answers_over_http(engine, corpus_dir):
     port = free_port()
     command = [sys.executable, "-m", "searchsvc", "serve", "--corpus", str(corpus_dir),
-               "--index", str(tmp_path / "ix"), "--port", str(port), "--workers", "1"]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+               "--port", str(port), "--workers", "1"]  # fmt: skip
+    env = {**os.environ, **engine.target().env}
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     try:
         body = None
         deadline = time.monotonic() + 30
@@ -142,8 +174,8 @@ def test_serve_builds_a_missing_index_and_answers_over_http(corpus_dir, tmp_path
     assert "building it from the corpus first" in output
 
 
-def test_search_offers_a_correction(runner, index_dir):
-    result = runner.invoke(main, ["search", "cocao", "--index", str(index_dir)])
+def test_search_offers_a_correction(runner, engine):
+    result = invoke(runner, engine.built().target, ["search", "cocao"])
     assert result.exit_code == 0, result.output
     assert "Did you mean: cocoa" in result.output
 
@@ -151,6 +183,8 @@ def test_search_offers_a_correction(runner, index_dir):
 def test_reindex_that_cannot_write_is_one_line_and_exit_1(
     runner, corpus_dir, tmp_path, monkeypatch
 ):
+    """The embedded engine only: a full disk under its index files. The cluster's failures
+    mid-reindex (a node lost) are in test_opensearch_engine.py."""
     import errno
     import os
 

@@ -243,7 +243,7 @@ def test_one_reindex_at_a_time_and_a_stale_lock_is_broken(cluster, layout):
     first = ClusterLock(cluster, layout, ttl=1.5, heartbeat=60)  # never renewed in time
     first.acquire(0)
     second = ClusterLock(cluster, layout, ttl=30, heartbeat=60)
-    with pytest.raises(ReindexBusy, match=r"another reindex \(.*\) is running"):
+    with pytest.raises(ReindexBusy, match=r"another reindex is running on '.*' \(.*\)"):
         second.acquire(0)
     started = time.monotonic()
     second.acquire(10)  # waits until the first one's lock has expired, then breaks it

@@ -73,7 +73,7 @@ class ClusterLock:
                 who = holder[0]["owner"] if holder else "another run"
                 waited = f" after waiting {timeout:g} s" if timeout else ""
                 raise ReindexBusy(
-                    f"another reindex ({who}) is running on {self.cluster.settings.index!r}"
+                    f"another reindex is running on {self.cluster.settings.index!r} ({who})"
                     f"{waited}; try again when it ends, or pass --lock-timeout to wait"
                 )
             time.sleep(min(POLL, max(0.0, deadline - time.monotonic())))
