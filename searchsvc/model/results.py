@@ -37,7 +37,7 @@ class Hit:
     snippet_paragraphs: list[int]  # each snippet's paragraph: its index in the article's list
     url: str  # the article's page here
     source_url: str | None  # the original's address, when the corpus gave one
-    # The story's other versions that match, in the order asked for: {id, title, date,
+    # The story's other versions that match, in the order of their ids: {id, title, date,
     # source, url}; empty when the story has no other version or results are not collapsed.
     versions: list[dict] = field(default_factory=list)
 

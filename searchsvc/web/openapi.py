@@ -61,7 +61,7 @@ _HIT = {
         "versions": {
             "type": "array",
             "description": "The story's other versions that match (near-duplicates: a re-send, "
-            "a correction), in the order asked for; empty with collapse=false.",
+            "a correction), in the order of their ids; empty with collapse=false.",
             "items": {
                 "type": "object",
                 "required": ["id", "title", "date", "source", "url"],

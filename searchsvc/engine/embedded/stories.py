@@ -45,18 +45,18 @@ def has_stories(columns: StoryColumns) -> bool:
 
 
 def with_every_version(entries, matched: np.ndarray, columns: StoryColumns):
-    """`entries` of fold() with each story's matching versions that ranked too deep to
-    be seen added after those seen (in the order of their ids)."""
+    """`entries` of fold() with each story's other matching versions, in the order of their
+    ids (how deep the ranking went changes nothing, nor does the engine)."""
     if not entries:
         return entries
     stories = columns.story[matched]
     complete = []
-    for docnum, score, others in entries:
+    for docnum, score, _seen in entries:
         story = int(columns.story[docnum])
+        others = []
         if story != NO_STORY:
-            seen = {docnum, *others}
-            deeper = [int(d) for d in matched[stories == story] if int(d) not in seen]
-            others = others + sorted(deeper, key=lambda d: int(columns.place[d]))
+            versions = [int(d) for d in matched[stories == story] if int(d) != docnum]
+            others = sorted(versions, key=lambda d: int(columns.place[d]))
         complete.append((docnum, score, others))
     return complete
 

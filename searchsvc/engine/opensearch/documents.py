@@ -217,7 +217,10 @@ class Baking:
             f_w[term] = self.title_weight * in_title / title_norm + in_body / body_norm
             f_1[term] = in_title / title_norm + in_body / body_norm
         lead = Counter(body[: self.lead_words]) if self.lead_words else Counter()
+        # A version of a story (near-duplicates) says which; a lone article has no story.
+        story = {name: doc[name] for name in ("story", "story_place") if name in doc}
         return {
+            **story,
             "id": doc["id"],
             "hash": doc["hash"],
             "record": doc["record"],

@@ -9,7 +9,7 @@ exactly as searchsvc's ranking does (documents.py says what each holds).
 
 from __future__ import annotations
 
-FORMAT = 2  # bump when documents, fields or scoring change: older indexes are rebuilt
+FORMAT = 3  # bump when documents, fields or scoring change: older indexes are rebuilt
 # A baked frequency f is sent as round(resolution * ln(1 + f / FLOOR)) (documents.Baking);
 # RESOLUTION is the finest resolution, used unless an article is too long for it.
 RESOLUTION = float(1 << 16)
@@ -46,6 +46,10 @@ def article_index(
         "date": {"type": "date", "format": "epoch_millis"},
         "source": {"type": "keyword", "ignore_above": MAX_TERM_CHARS},
         "topic": {"type": "keyword", "ignore_above": MAX_TERM_CHARS},
+        # Near-duplicate versions of one story (index/duplicates.py): its number in this
+        # generation, and the article's place among the story's ids in order.
+        "story": {"type": "integer"},
+        "story_place": {"type": "integer"},
         **{name: {**baked, "similarity": "saturated"} for name in SCALED_FIELDS},
         LEAD_FIELD: {**baked, "similarity": "lead"},
     }

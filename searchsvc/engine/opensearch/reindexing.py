@@ -24,7 +24,7 @@ from searchsvc.engine.opensearch import generations, loading
 from searchsvc.engine.opensearch.documents import analyse, doc_id
 from searchsvc.engine.opensearch.lock import ClusterLock
 from searchsvc.engine.opensearch.mapping import FORMAT
-from searchsvc.index import indexer
+from searchsvc.index import duplicates, indexer
 from searchsvc.index.store import ReindexFailed
 from searchsvc.ingest.corpus import Problem
 from searchsvc.model.articles import Article
@@ -122,6 +122,31 @@ def _served(engine, live: str | None) -> tuple[_Served | None, dict, str]:
     return _Served(live), manifest, ""
 
 
+class _StorySpool(loading.Spool):
+    """A spool that signs what it holds and, once find_stories() has grouped them, gives
+    each version of a story its `story` and `story_place` as it is read back."""
+
+    def __init__(self):
+        super().__init__()
+        self.signer = duplicates.Builder()
+        self.stories: dict[str, dict] = {}
+
+    def add(self, doc: dict) -> None:
+        super().add(doc)
+        self.signer.add(Article.from_dict(json.loads(doc["record"])))
+
+    def find_stories(self) -> None:
+        groups = duplicates.by_group(duplicates.groups(self.signer.signatures()))
+        for number, (_representative, ids) in enumerate(sorted(groups.items())):
+            for place, article_id in enumerate(sorted(ids)):
+                searchable = article_id.encode("utf-8", "replace").decode("utf-8")
+                self.stories[searchable] = {"story": number, "story_place": place}
+
+    def __iter__(self):
+        for doc in super().__iter__():
+            yield {**doc, **self.stories.get(doc["id"], {})}
+
+
 class _ClusterRun(indexer._Run):
     """indexer._Run with its writes sent to a spool and loaded as a new generation."""
 
@@ -175,7 +200,7 @@ class _ClusterRun(indexer._Run):
         pass
 
     def _commit(self) -> None:
-        spool = loading.Spool()
+        spool = _StorySpool()
         # Numbered in the order a full build writes them (the final ids' order), so an
         # incremental run's generation is the full build's, sampled statistics included.
         order = {article_id: number for number, article_id in enumerate(self.final)}
@@ -185,6 +210,7 @@ class _ClusterRun(indexer._Run):
                     spool.add({**doc, "seq": order[json.loads(doc["record"])["id"]]})
             for doc in self.written:
                 spool.add({**doc, "seq": order[json.loads(doc["record"])["id"]]})
+            spool.find_stories()
             if spool.totals.articles != len(self.final):
                 raise loading.LoadFailed(
                     f"{spool.totals.articles} articles gathered where {len(self.final)} are due"

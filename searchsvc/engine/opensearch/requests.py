@@ -4,6 +4,8 @@ Parse, widen with typo corrections, shape, filter, search; for a long request,
 search once for the best ten, feed their words back and search again. The
 statistics each step asks for are fetched in one round trip before it runs
 (prefetch), so a query costs two or three calls to the cluster, not one per word.
+Near-duplicate versions of a story fold into one hit as embedded/stories.py
+folds them, and count once: as the matching version with the first id.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import replace
 from whoosh import classify
 from whoosh import query as Q
 
-from searchsvc.engine.embedded import completion, feedback, typos
+from searchsvc.engine.embedded import completion, feedback, stories, typos
 from searchsvc.engine.embedded.answers import _with_filters
 from searchsvc.engine.embedded.querying import ParsedQuery, normalise, parse, text_terms
 from searchsvc.engine.embedded.related import (
@@ -42,6 +44,7 @@ BY_DATE = [{"date": {"order": "desc", "missing": "_last"}}, {"seq": "desc"}]
 # Lucene's default limit on a query's leaf clauses (indices.query.bool.max_clause_count).
 MAX_CLAUSES = 1_024
 _LEAVES = {"term", "terms", "span_term", "match_phrase", "range", "match_all", "ids"}
+STORY_PAGE = 10_000  # grouped matches read per call when working out which versions count
 
 
 def rank(view, request: SearchRequest) -> Ranked:
@@ -53,22 +56,64 @@ def rank(view, request: SearchRequest) -> Ranked:
         # text is searched as plain words, as querying.py searches text past its bounds.
         plain = " ".join(request.q[start:end].lower() for _, start, end in term_spans(request.q))
         plan = _Plan.of(view, request, plain)
+    if request.collapse:
+        return _collapsed(view, plan, request)
     start = (request.page - 1) * request.size
     hits, total, counted = plan.ordered(start, request.size, aggregations.requested(view.info))
-    days = None
-    if aggregations.needs_days(counted) is not None:
-        by_day = {"query": plan.counted_dsl(), "size": 0,
-                  "aggs": {"dates": aggregations.histogram("day")}}  # fmt: skip
-        days = search(view, by_day)["aggregations"]["dates"]
     page = [(_article(hit), None if plan.by_date else float(hit["_score"])) for hit in hits]
     return Ranked(
         text=plan.parsed.text,
         terms=plan.parsed.terms,
         total=total,
         page=page,
-        facets=aggregations.facets(counted, view.info, days),
+        facets=aggregations.facets(counted, view.info, _days(view, plan.counted_dsl(), counted)),
         corrected=plan.corrected,
         match_all=plan.parsed.match_all,
+        versions=[[] for _ in page],
+        counts="articles",
+    )
+
+
+def _days(view, counted_dsl: dict, counted: dict) -> dict | None:
+    """The day histogram, when the matches were counted by month but span two at most."""
+    if aggregations.needs_days(counted) is None:
+        return None
+    by_day = {"query": counted_dsl, "size": 0, "aggs": {"dates": aggregations.histogram("day")}}
+    return search(view, by_day)["aggregations"]["dates"]
+
+
+def _collapsed(view, plan: _Plan, request: SearchRequest) -> Ranked:
+    """rank() with a story's versions as one hit, counted once (embedded/stories.py)."""
+    counted_dsl, counted = plan.stories_counted(aggregations.requested(view.info))
+    wanted = request.page * request.size
+    asked = wanted
+    while True:
+        top = plan.top(asked)
+        numbers = [hit["_source"].get("story", stories.NO_STORY) for hit in top]
+        entries, enough = stories.fold([(hit, hit.get("_score")) for hit in top], numbers, wanted)
+        if enough or len(top) < asked:
+            break
+        # Versions take places in the ranking: ask for half as many again, and more.
+        asked = max(asked * 2, wanted + wanted // 2 + 16)
+    entries = entries[(request.page - 1) * request.size : wanted]
+    versions = plan.versions([hit for hit, _, _ in entries])
+    page = [
+        (_article(hit), None if plan.by_date else float(hit["_score"])) for hit, _, _ in entries
+    ]
+    return Ranked(
+        text=plan.parsed.text,
+        terms=plan.parsed.terms,
+        total=counted["hits"]["total"]["value"],
+        page=page,
+        facets=aggregations.facets(
+            counted.get("aggregations", {}),
+            view.info,
+            _days(view, counted_dsl, counted.get("aggregations", {})),
+        ),  # fmt: skip
+        corrected=plan.corrected,
+        match_all=plan.parsed.match_all,
+        versions=versions,
+        counts="stories",
     )
 
 
@@ -152,6 +197,70 @@ class _Plan:
                     "size": size - len(hits), "sort": sort, "_source": ["record"]}  # fmt: skip
             hits = hits + search(self.view, rest)["hits"]["hits"]
         return hits, total, counted.get("aggregations", {})
+
+    def stories_counted(self, aggs: dict) -> tuple[dict, dict]:
+        """(the query counted, its answer: total and aggregations) with each story once."""
+        while True:
+            dsl = self._one_per_story(self.counted_dsl())
+            answer = search(self.view, {"query": dsl, "size": 0, "aggs": aggs})
+            if answer["hits"]["total"]["value"] or self.counted is None:
+                return dsl, answer
+            self.counted = None  # no article has every word: all are counted
+
+    def _one_per_story(self, dsl: dict) -> dict:
+        """`dsl` less each story's matching versions after the one with the first id."""
+        first: dict[int, tuple[int, str]] = {}  # story -> (place, key) of its first version
+        keys: list[str] = []
+        body = {"query": {"bool": {"must": [dsl], "filter": [{"exists": {"field": "story"}}]}},
+                "size": STORY_PAGE, "sort": [{"seq": "asc"}], "_source": False,
+                "docvalue_fields": ["story", "story_place"]}  # fmt: skip
+        while True:
+            hits = search(self.view, body)["hits"]["hits"]
+            for hit in hits:
+                story, place = hit["fields"]["story"][0], hit["fields"]["story_place"][0]
+                keys.append(hit["_id"])
+                if story not in first or place < first[story][0]:
+                    first[story] = (place, hit["_id"])
+            if len(hits) < STORY_PAGE:
+                break
+            body = {**body, "search_after": hits[-1]["sort"]}
+        counting = {key for _, key in first.values()}
+        left_out = [key for key in keys if key not in counting]
+        if not left_out:
+            return dsl
+        return {"bool": {"must": [dsl], "must_not": [{"ids": {"values": left_out}}]}}
+
+    def top(self, depth: int) -> list[dict]:
+        """The first `depth` hits in the order asked for (by date, the counted ones first)."""
+        sort = BY_DATE if self.by_date else BY_RELEVANCE
+        fields = ["record", "story"]
+        if self.counted is None or not self.by_date:
+            body = {"query": self.dsl(self.query), "size": depth, "sort": sort, "_source": fields}
+            return search(self.view, body)["hits"]["hits"]
+        body = {"query": self.counted_dsl(), "size": depth, "sort": sort, "_source": fields}
+        hits = search(self.view, body)["hits"]["hits"]
+        if len(hits) < depth:
+            rest = {"query": self.dsl(self.rest), "size": depth - len(hits), "sort": sort,
+                    "_source": fields}  # fmt: skip
+            hits = hits + search(self.view, rest)["hits"]["hits"]
+        return hits
+
+    def versions(self, hits: list[dict]) -> list[list[Article]]:
+        """Each hit's story's other matching versions, in the order of their ids."""
+        numbers = {hit["_source"]["story"] for hit in hits if "story" in hit["_source"]}
+        found: dict[int, list[tuple[int, dict]]] = {}
+        if numbers:
+            dsl = {"bool": {"must": [self.dsl(self.query)],
+                            "filter": [{"terms": {"story": sorted(numbers)}}]}}  # fmt: skip
+            body = {"query": dsl, "size": STORY_PAGE, "_source": ["record", "story", "story_place"]}
+            for hit in search(self.view, body)["hits"]["hits"]:
+                source = hit["_source"]
+                found.setdefault(source["story"], []).append((source["story_place"], hit))
+        listed = []
+        for hit in hits:
+            others = sorted(found.get(hit["_source"].get("story"), []), key=lambda pair: pair[0])
+            listed.append([_article(other) for _, other in others if other["_id"] != hit["_id"]])
+        return listed
 
 
 def _clauses(dsl) -> int:
