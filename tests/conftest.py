@@ -207,8 +207,8 @@ class EngineUnderTest:
 
         settings = ClusterSettings.from_config({"opensearch_url": self.urls})
         client = Cluster(settings).client
-        for alias in self.aliases:
-            client.indices.delete(index=f"{alias}-g*,{alias}-control", ignore_unavailable=True,
+        for alias in self.aliases:  # its generations, its lock, and any made from it (eval)
+            client.indices.delete(index=f"{alias}-*", ignore_unavailable=True,
                                   allow_no_indices=True, expand_wildcards="all")  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import JSONL_RECORDS
 
 from searchsvc.cli import EXIT_BUSY, EXIT_SKIPPED, main
 from searchsvc.config import load_config
@@ -203,3 +204,92 @@ def test_reindex_that_cannot_write_is_one_line_and_exit_1(
     assert "Error: reindex failed: No space left on device;" in result.output
     assert "still serves the index it served before" in result.output
     assert "Traceback" not in result.output
+
+
+SUITE = {
+    "wire": (
+        JSONL_RECORDS,
+        {"q1": "cocoa drought", "q2": "interest rates", "q3": "police officer bravery"},
+        {"q1": ["wire-1"], "q2": ["wire-2"], "q3": ["wire-3"]},
+    ),
+    "sport": (
+        [{"id": "s1", "title": "Rovers win the cup final", "body": "Rovers beat United."},
+         {"id": "s2", "title": "United sign a striker", "body": "United paid a record fee."},
+         {"id": "s3", "title": "Cup draw", "body": "Rovers play City in the next round."}],
+        {"a": "rovers cup", "b": "united striker fee"},
+        {"a": ["s1", "s3"], "b": ["s2"]},
+    ),
+}  # fmt: skip
+
+
+def write_suite(root: Path) -> Path:
+    """A folder of two tiny judged sets, as ../shared/eval lays them out."""
+    for name, (records, queries, qrels) in SUITE.items():
+        folder = root / name
+        folder.mkdir(parents=True)
+        lines = [json.dumps(record) for record in records]
+        (folder / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        lines = [f"{qid}\t{text}" for qid, text in queries.items()]
+        (folder / "queries.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        lines = [f"{qid} 0 {doc} 1" for qid, docs in qrels.items() for doc in docs]
+        (folder / "qrels.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "wire" / "baselines.tsv").write_text("engine\tMRR@10\nbm25\t0.5\n", encoding="utf-8")
+    return root
+
+
+def _set_generation(target, cache: Path, name: str) -> str:
+    """The generation a suite set's index serves (on the embedded engine, its cache folder)."""
+    from searchsvc.evaluation.suite import eval_alias
+
+    where = {"index": cache / name}
+    if target.engine == "opensearch":
+        where = {"opensearch_index": eval_alias(target.where, name)}
+    return open_engine(load_config({**target.config, **where})).view().health()["generation"]
+
+
+def test_eval_suite_builds_each_set_once_and_scores_it(runner, engine, tmp_path):
+    suite, cache, target = write_suite(tmp_path / "suite"), tmp_path / "cache", engine.target()
+    args = ["eval", "--suite", suite, "--cache", cache, "--json"]
+    result = invoke(runner, target, args)
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    figures = {s["set"]: (s["queries"], s["primary"], s["MAP"], s["MRR@10"], s["ratio"])
+               for s in body["sets"]}  # fmt: skip
+    assert figures == {"sport": (2, "MAP", 1.0, 1.0, None), "wire": (3, "MRR@10", 1.0, 1.0, 2.0)}
+    built = {name: _set_generation(target, cache, name) for name in SUITE}
+    again = invoke(runner, target, args)
+    assert again.exit_code == 0 and json.loads(again.output) == body
+    assert {name: _set_generation(target, cache, name) for name in SUITE} == built  # reused
+    with (suite / "sport" / "corpus.jsonl").open("a", encoding="utf-8") as corpus:
+        corpus.write(json.dumps({"id": "s4", "title": "Rovers fans", "body": "Cup joy."}) + "\n")
+    assert invoke(runner, target, args).exit_code == 0
+    assert _set_generation(target, cache, "sport") != built["sport"]  # rebuilt: it changed
+    assert _set_generation(target, cache, "wire") == built["wire"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SEARCHSVC_OPENSEARCH_URL": "http://127.0.0.1:1"}, "cannot reach the OpenSearch cluster"),
+        ({"SEARCHSVC_OPENSEARCH_URL": ""}, "SEARCHSVC_OPENSEARCH_URL is not set"),
+    ],
+)
+def test_eval_suite_on_a_cluster_that_cannot_answer_is_one_line(runner, tmp_path, env, message):
+    suite = write_suite(tmp_path / "suite")
+    args = ["eval", "--suite", str(suite), "--cache", str(tmp_path / "cache"),
+            "--engine", "opensearch"]  # fmt: skip
+    result = runner.invoke(main, args, env={**env, "SEARCHSVC_OPENSEARCH_TIMEOUT": "2"})
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and message in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_eval_of_one_set_on_the_served_index(runner, engine, tmp_path):
+    queries = SUITE["wire"][1]
+    folder = write_suite(tmp_path / "suite") / "wire"
+    args = ["eval", "--queries", folder / "queries.tsv", "--qrels", folder / "qrels.txt",
+            "--json"]  # fmt: skip
+    result = invoke(runner, engine.built().target, args)
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert (body["queries"], body["means"]["MRR@10"], body["empty"]) == (len(queries), 1.0, 0)

@@ -36,7 +36,8 @@ def _positive(ctx, param, value: int) -> int:
               help="Evaluate every set in this folder (each: corpus.jsonl, queries.tsv, "
                    "qrels.txt, optionally baselines.tsv), not --queries/--qrels.")  # fmt: skip
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="With --suite: where each set's index is kept and reused "
+              help="With --suite: where each set's index is kept and reused (with "
+                   "--engine opensearch: the stamps of the aliases <opensearch_index>-eval-<set>) "
                    "[default ~/.cache/searchsvc/eval].")  # fmt: skip
 @click.option("--half", type=click.Choice(["all", "tune", "test"]), default="all",
               show_default=True,
@@ -59,8 +60,9 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
     box, with --depth hits in one page and no snippets; the box's length and
     page-size limits do not apply. A query that finds nothing scores zero.
     With --suite, every set in the folder is run on an index of its own
-    (built once into --cache), and one table compares each with the best
-    engine of its baselines.tsv.
+    (built once into --cache, or once into an alias of its own on the
+    OpenSearch cluster), and one table compares each with the best engine of
+    its baselines.tsv.
 
     Examples: searchsvc eval --queries queries.tsv --qrels qrels.txt --run run.txt;
     searchsvc eval --suite ../shared/eval --half test
@@ -69,7 +71,7 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
         if queries_path or qrels_path or run_path or index:
             raise click.UsageError("--suite runs its own sets: leave out --queries, --qrels, "
                                    "--run and --index")  # fmt: skip
-        _eval_suite(suite_dir, cache_dir, half, depth, as_json)
+        _eval_suite(suite_dir, cache_dir, half, depth, as_json, engine)
         return
     if not queries_path or not qrels_path:
         raise click.UsageError("give --queries and --qrels, or --suite")
@@ -101,12 +103,18 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
         click.echo(f"query {qid} rejected (scored zero): {reason}", err=True)
 
 
-def _eval_suite(suite_dir: Path, cache_dir: Path | None, half: str, depth: int, as_json: bool):
+def _eval_suite(suite_dir: Path, cache_dir: Path | None, half: str, depth: int, as_json: bool,
+                engine: str | None):  # fmt: skip
+    from searchsvc.config import load_config
     from searchsvc.index import store
+    from searchsvc.model.errors import EngineUnavailable
 
+    failures = (EvalInputError, ValueError, OSError, store.IndexMissing, EngineUnavailable,
+                store.ReindexBusy, store.ReindexFailed)  # fmt: skip
     try:
-        results = run_suite(suite_dir, cache_dir or default_cache(), half, depth)
-    except (EvalInputError, ValueError, OSError, store.IndexMissing) as error:
+        config = load_config({"engine": engine})
+        results = run_suite(suite_dir, cache_dir or default_cache(), half, depth, config)
+    except failures as error:
         raise click.ClickException(str(error)) from None
     if as_json:
         ratio = mean_ratio(results)

@@ -1,10 +1,12 @@
 """`searchsvc eval --suite DIR`: every judged set under DIR, each on an index of its own.
 
 A set is a folder with corpus.jsonl, queries.tsv and qrels.txt (and optionally
-baselines.tsv: other engines' figures on it). Its index is built once into a
-cache directory and reused while the corpus file and searchsvc's index format
-stay the same. Each set is scored on one primary measure: MRR@10 when every
-query has exactly one relevant document (a known-item set), MAP otherwise.
+baselines.tsv: other engines' figures on it). Its index is built once and reused
+while the corpus file and searchsvc's index format stay the same: a directory in
+the cache (engine whoosh), or the alias <opensearch_index>-eval-<set> on the
+cluster (engine opensearch; the cache keeps the stamp of what it holds). Each set
+is scored on one primary measure: MRR@10 when every query has exactly one
+relevant document (a known-item set), MAP otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ FORMAT_MODULES = (
     "index.indexer",
     "index.schema",
     "index.segments",
+)
+# What the OpenSearch engine adds to an index's format.
+OPENSEARCH_FORMAT_MODULES = (
+    "engine.opensearch.documents",
+    "engine.opensearch.loading",
+    "engine.opensearch.mapping",
 )
 STAMP_FILE = "suite-stamp.json"
 
@@ -111,7 +119,7 @@ def read_baselines(path: Path) -> dict[str, dict[str, float]]:
     return table
 
 
-def format_stamp() -> str:
+def format_stamp(engine: str = "whoosh") -> str:
     """A fingerprint of searchsvc's index format: the version and the index-writing modules."""
     import importlib
     from importlib.metadata import PackageNotFoundError, version
@@ -121,7 +129,8 @@ def format_stamp() -> str:
         digest.update(version("searchsvc").encode())
     except PackageNotFoundError:
         pass
-    for name in FORMAT_MODULES:
+    extra = OPENSEARCH_FORMAT_MODULES if engine == "opensearch" else ()
+    for name in FORMAT_MODULES + extra:
         module = importlib.import_module(f"searchsvc.{name}")
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
@@ -239,16 +248,63 @@ def _ratio(value: float | None) -> str:
     return f"{value:6.3f}x" if value is not None else f"{'-':>7}"
 
 
+def eval_alias(alias: str, set_name: str) -> str:
+    """The alias a set is kept under on the cluster: <alias>-eval-<set>, in lower case."""
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in set_name)
+    return f"{alias}-eval-{name.lower()}"
+
+
+def cached_alias(judged: JudgedSet, cache: Path, config) -> tuple:
+    """The set's OpenSearch engine, its alias built when missing or stale; (engine, built).
+
+    The stamp (corpus, format, and the generation it was built as) is kept in `cache`:
+    an alias deleted or rebuilt by anything else is built again."""
+    from searchsvc.config import Config
+    from searchsvc.engine import open_engine
+
+    alias = eval_alias(config.opensearch_index, judged.name)
+    engine = open_engine(Config({**config, "opensearch_index": alias}))
+    stamp = {"corpus": file_digest(judged.corpus), "format": format_stamp("opensearch")}
+    stamp_path = Path(cache) / "opensearch" / f"{alias}.json"
+    try:
+        kept = json.loads(stamp_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        kept = None
+    if kept is not None and kept.get("stamp") == stamp and engine.has_index():
+        if engine.view().health()["generation"] == kept.get("generation"):
+            return engine, False
+    report = engine.reindex([judged.corpus], full=True)
+    if report.generation is None:  # reindex answers this only when nothing changed
+        raise EvalInputError(f"{judged.name}: {alias!r} was not built: {report.summary()}")
+    stamp_path.parent.mkdir(parents=True, exist_ok=True)
+    stamp_path.write_text(json.dumps({"stamp": stamp, "generation": report.generation}), "utf-8")
+    return engine, True
+
+
+def set_engine(judged: JudgedSet, cache: Path, config):
+    """The set's index on the configured engine, built when missing or stale."""
+    if config.engine == "opensearch":
+        return cached_alias(judged, cache, config)[0]
+    from searchsvc.config import Config
+    from searchsvc.engine import open_engine
+
+    index, _built = cached_index(judged, cache)
+    return open_engine(Config({**config, "index": index}))
+
+
 def run_suite(root: Path, cache: Path, half: str = "all", depth: int = 100, config=None):
-    """Every set under `root`, each on its cached index: a SetResult per set, in name order."""
+    """Every set under `root`, each on its cached index: a SetResult per set, in name order.
+
+    Raises EngineUnavailable when the cluster cannot answer, ReindexBusy / ReindexFailed
+    when a set's index could not be built (searchsvc.index.store)."""
     from searchsvc.config import load_config
-    from searchsvc.engine.embedded.ranking import RankingSettings
-    from searchsvc.engine.embedded.snapshot import IndexHandle
 
     config = config or load_config()
     results = []
     for judged in find_sets(root):
-        index, _built = cached_index(judged, cache)
-        handle = IndexHandle(index, config.title_boost, RankingSettings.from_config(config))
-        results.append(evaluate_set(judged, handle.snapshot(), half, depth))
+        view = set_engine(judged, cache, config).view()
+        try:
+            results.append(evaluate_set(judged, view, half, depth))
+        finally:
+            view.release()
     return results
