@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from searchsvc.engine.embedded import stories as folding
 from searchsvc.engine.embedded.arrayrank import Ranking
+from searchsvc.evaluation.runs import as_found
 from searchsvc.index import store
 from searchsvc.index.indexer import STORIES_FILE, reindex
 
@@ -211,3 +212,30 @@ def test_a_story_counts_as_its_matching_version_with_the_first_id():
     assert folding.one_per_story(np.array([0, 1, 2, 3, 4, 5]), columns).tolist() == [2, 3, 5]
     assert folding.one_per_story(np.array([0, 1, 3, 4]), columns).tolist() == [1, 3, 4]
     assert folding.one_per_story(np.array([], dtype=np.int64), columns).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("judged", "expected"),
+    [
+        ({}, ["x", "a", "d"]),
+        ({"b": 1}, ["x", "b", "d"]),  # a version judged relevant is found at its hit's place
+        ({"a": 1}, ["x", "a", "d"]),  # unjudged versions take no place
+        ({"b": 1, "c": 2}, ["x", "c", "b", "d"]),  # several judged: the most relevant first
+        ({"x": 1, "c": 1}, ["x", "c", "d"]),
+    ],
+)
+def test_a_story_shown_is_each_of_its_versions_found_there(judged, expected):
+    shown = {"q": [(("x",), 3.0), (("a", "b", "c"), 2.0), (("d",), 1.0)]}
+    assert [i for i, _ in as_found(shown, {"q": judged}, depth=10)["q"]] == expected
+    assert len(as_found(shown, {"q": judged}, depth=2)["q"]) == 2
+
+
+def test_eval_finds_a_known_item_that_is_another_version(client, tmp_path):
+    from searchsvc.config import load_config
+    from searchsvc.engine import open_engine
+    from searchsvc.evaluation.runs import evaluate
+
+    view = open_engine(load_config({"index": str(tmp_path / "index")})).view()
+    queries = {"1": "japan trade surplus yen", "2": "japan trade surplus yen"}
+    evaluation = evaluate(view, queries, {"1": {"sumita-1": 1}, "2": {"sumita-2": 1}})
+    assert evaluation.per_query["1"]["MRR@10"] == evaluation.per_query["2"]["MRR@10"] == 1.0

@@ -89,12 +89,13 @@ def _lines(path: Path) -> list[str]:
 
 def run_queries(
     snapshot, queries: dict[str, str], depth: int, max_window: int
-) -> tuple[dict[str, list[tuple[str, float]]], dict[str, str]]:
-    """Each query through search() -> ({qid: [(docid, score), ...]}, {qid: error})."""
+) -> tuple[dict[str, list[tuple[tuple[str, ...], float]]], dict[str, str]]:
+    """Each query through search() -> ({qid: [((hit id, *its versions' ids), score), ...]},
+    {qid: error})."""
     from searchsvc.search import SearchRequest, search
 
     size = min(depth, max_window)
-    run: dict[str, list[tuple[str, float]]] = {}
+    run: dict[str, list[tuple[tuple[str, ...], float]]] = {}
     failed: dict[str, str] = {}
     for qid, text in queries.items():
         try:
@@ -104,14 +105,30 @@ def run_queries(
             run[qid] = []
             continue
         # An empty query is listed newest first, with no relevance score.
-        # A story's other versions are shown with its hit: they count as found there.
-        ranked = [
-            (article_id, hit.score or 0.0)
+        run[qid] = [
+            ((hit.id, *(version["id"] for version in hit.versions)), hit.score or 0.0)
             for hit in result.hits
-            for article_id in (hit.id, *(version["id"] for version in hit.versions))
         ]
-        run[qid] = ranked[:size]
     return run, failed
+
+
+def as_found(
+    shown: dict[str, list[tuple[tuple[str, ...], float]]],
+    qrels: dict[str, dict[str, int]],
+    depth: int,
+) -> dict[str, list[tuple[str, float]]]:
+    """The run as scored: each hit at its place, or, when the hit is a story whose other
+    versions are judged relevant, those versions found there (a story shown is each of its
+    versions shown; unjudged versions take no place)."""
+    run = {}
+    for qid, hits in shown.items():
+        judged = qrels.get(qid, {})
+        ranked: list[tuple[str, float]] = []
+        for ids, score in hits:
+            relevant = sorted((i for i in ids if judged.get(i, 0) > 0), key=lambda i: -judged[i])
+            ranked += [(i, score) for i in (relevant or ids[:1])]
+        run[qid] = ranked[:depth]
+    return run
 
 
 def write_run(run: dict[str, list[tuple[str, float]]], path: Path, tag: str = RUN_TAG) -> None:
@@ -163,7 +180,8 @@ def evaluate(
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise EvalInputError(f"{len(missing)} judged queries have no text: {shown}")
-    run, failed = run_queries(snapshot, judged, depth, max_window)
+    shown, failed = run_queries(snapshot, judged, depth, max_window)
+    run = as_found(shown, qrels, min(depth, max_window))
     if run_path is not None:
         write_run(run, run_path)
     means, per_query = score_run(run, qrels)
