@@ -44,13 +44,17 @@ def rank_request(snapshot, request: SearchRequest) -> Ranked:
     by_date = request.sort == "date" or parsed.match_all
     # Every match is scored, so totals and facets come from the same pass as the page.
     window = request.page * request.size
-    asked = max(window, settings.feedback_docs)
+    columns = snapshot.story_columns() if request.collapse else None
+    folding = columns is not None and stories.has_stories(columns)
+    # Folding, versions take places: rank deeper at once rather than twice.
+    depth = stories.first_depth(window) if folding else window
+    asked = max(depth, settings.feedback_docs)
     ranking = rank(article_searcher, query, asked, by_date)
     # A short query counts the articles with every word; sorted by date, they come first.
     every = every_word(query, parsed.text, article_searcher)
     counted = None if every is None else _with_every_word(article_searcher, ranking, every)
     if by_date and counted is not None:
-        matched, asked = ranking.matched, window
+        matched, asked = ranking.matched, depth
         ranking = _counted_first(article_searcher, matched, counted, asked)
 
         def rerank(depth):
@@ -59,14 +63,13 @@ def rank_request(snapshot, request: SearchRequest) -> Ranked:
         if not by_date:
             widened = feedback.expand(query, ranking.top, article_searcher, settings)
             if widened is not None:
-                query, asked = widened, window
+                query, asked = widened, depth
                 ranking = rank(article_searcher, query, asked)
 
         def rerank(depth):
             return rank(article_searcher, query, depth, by_date)
 
-    columns = snapshot.story_columns() if request.collapse else None
-    if columns is not None and stories.has_stories(columns):
+    if folding:
         entries, ranking = stories.collapse_page(
             ranking, rerank, request.page, request.size, columns, asked
         )

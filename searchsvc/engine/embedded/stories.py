@@ -98,6 +98,11 @@ def one_per_story(matched: np.ndarray, columns: StoryColumns) -> np.ndarray:
     return matched[keep]
 
 
+def first_depth(wanted: int) -> int:
+    """How deep to rank for `wanted` stories: half as many again and some, for versions."""
+    return wanted + wanted // 2 + 16
+
+
 def collapse_page(ranking, rerank, page: int, size: int, columns: StoryColumns, asked: int):
     """The requested page of stories from `ranking` (an arrayrank Ranking whose top was
     asked for `asked` documents): ranked deeper with rerank(k) until the page is full or
@@ -110,5 +115,5 @@ def collapse_page(ranking, rerank, page: int, size: int, columns: StoryColumns, 
         if enough or len(top) < asked:
             return entries[(page - 1) * size : wanted], ranking
         # Versions take places in the ranking: ask for half as many again, and more.
-        asked = max(asked * 2, wanted + wanted // 2 + 16)
+        asked = max(asked * 2, first_depth(wanted))
         ranking = rerank(asked)

@@ -86,7 +86,7 @@ def _collapsed(view, plan: _Plan, request: SearchRequest) -> Ranked:
     """rank() with a story's versions as one hit, counted once (embedded/stories.py)."""
     counted_dsl, counted = plan.stories_counted(aggregations.requested(view.info))
     wanted = request.page * request.size
-    asked = wanted
+    asked = stories.first_depth(wanted)  # versions take places: one call, not two
     while True:
         top = plan.top(asked)
         numbers = [hit["_source"].get("story", stories.NO_STORY) for hit in top]
@@ -94,7 +94,7 @@ def _collapsed(view, plan: _Plan, request: SearchRequest) -> Ranked:
         if enough or len(top) < asked:
             break
         # Versions take places in the ranking: ask for half as many again, and more.
-        asked = max(asked * 2, wanted + wanted // 2 + 16)
+        asked = asked * 2
     entries = entries[(request.page - 1) * request.size : wanted]
     versions = plan.versions([hit for hit, _, _ in entries])
     page = [
