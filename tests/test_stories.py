@@ -239,3 +239,20 @@ def test_eval_finds_a_known_item_that_is_another_version(client, tmp_path):
     queries = {"1": "japan trade surplus yen", "2": "japan trade surplus yen"}
     evaluation = evaluate(view, queries, {"1": {"sumita-1": 1}, "2": {"sumita-2": 1}})
     assert evaluation.per_query["1"]["MRR@10"] == evaluation.per_query["2"]["MRR@10"] == 1.0
+
+
+def test_the_cli_folds_versions_unless_told_not_to(client, tmp_path):
+    from click.testing import CliRunner
+
+    from searchsvc.cli import main
+
+    runner, index = CliRunner(), str(tmp_path / "index")
+    folded = runner.invoke(main, ["search", "sumita japan trade surplus", "--index", index])
+    assert folded.exit_code == 0, folded.output
+    assert "7 stories for" in folded.output
+    assert "and 1 other version(s): sumita-" in folded.output
+    every = runner.invoke(main, ["search", "sumita japan trade surplus", "--index", index,
+                                 "--no-collapse", "--json"])  # fmt: skip
+    assert every.exit_code == 0, every.output
+    body = json.loads(every.output)
+    assert (body["counts"], body["total"]) == ("articles", 8)
