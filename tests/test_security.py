@@ -95,7 +95,7 @@ def _assert_marks_only(fragment: str) -> None:
 
 
 def test_api_snippets_and_titles_are_escaped(evil_client):
-    body = evil_client.get("/api/search?q=volcano+lava&size=50").get_json()
+    body = evil_client.get("/api/search?q=volcano+lava&size=50&collapse=false").get_json()
     # Every article is a hit; the total counts those with both words (the .txt one has no lava).
     assert len(body["hits"]) == len(PAYLOADS) + 1 and body["total"] == len(PAYLOADS)
     for hit in body["hits"]:
@@ -108,13 +108,25 @@ def test_api_snippets_and_titles_are_escaped(evil_client):
         assert hit["url"].startswith("/articles/") and "<" not in hit["url"]
 
 
+def test_versions_of_a_story_are_plain_data(evil_client):
+    """The payload articles are versions of one story: folded, they are listed as data."""
+    body = evil_client.get("/api/search?q=volcano+lava&size=50").get_json()
+    versions = [version for hit in body["hits"] for version in hit["versions"]]
+    assert len(body["hits"]) + len(versions) == len(PAYLOADS) + 1 and versions
+    for version in versions:
+        assert version["title"].startswith("Volcano ") and "&lt;" not in version["title"]
+        assert version["url"].startswith("/articles/") and "<" not in version["url"]
+
+
 @pytest.mark.parametrize("sort", ["relevance", "date"])
 def test_result_page_is_inert(evil_client, sort):
     response = evil_client.get("/search", query_string={"q": "volcano", "sort": sort})
     assert response.status_code == 200
     soup = _assert_inert(response.get_data(as_text=True))
     assert PAYLOADS[0] in soup.get_text()  # shown, as text
-    assert len(soup.select("li.hit")) == len(PAYLOADS) + 1
+    # Each article is a hit or listed as another version of one (the payloads are one story).
+    listed = soup.select("li.hit") + soup.select("li.hit details.versions li")
+    assert len(listed) == len(PAYLOADS) + 1
 
 
 @pytest.mark.parametrize("q", PAYLOADS)
@@ -131,7 +143,8 @@ def test_article_pages_are_inert(evil_client, number):
     article_id = f"evil{number}{PAYLOADS[number]}"
     api = evil_client.get("/api/articles/" + article_id)
     assert api.status_code == 200 and api.get_json()["id"] == article_id
-    hit = evil_client.get("/api/search", query_string={"q": "volcano", "size": 50}).get_json()
+    found = {"q": "volcano", "size": 50, "collapse": "false"}
+    hit = evil_client.get("/api/search", query_string=found).get_json()
     url = next(h["url"] for h in hit["hits"] if h["id"] == article_id)
     response = evil_client.get(url, query_string={"q": PAYLOADS[number]})
     assert response.status_code == 200
