@@ -210,3 +210,17 @@ def test_marked_article_text_cannot_inject_markup(tmp_path):
     }
     assert "<script>alert" not in text and "<b>" not in text and "<img" not in text
     assert "<strong>oil &lt;script&gt;</strong>" in text  # the query, shown in the bar
+
+
+@pytest.mark.parametrize(("q", "marked"), [
+    ("parliam*", {"parliament"}),
+    ("petro* OR crude", {"petroleum", "crude"}),
+    ("rotter* market", {"rotterdam", "market"}),
+])  # fmt: skip
+def test_a_wildcard_marks_the_words_it_matched(discovery_client, q, marked):
+    body = discovery_client.get("/api/search", query_string={"q": q, "size": 5}).get_json()
+    assert body["hits"], q
+    for hit in body["hits"]:
+        shown = [hit["title_html"], *hit["snippets"]]
+        words = {stem for html_ in shown for m in MARK.findall(html_) for stem in stems(m)}
+        assert words and words <= {stem for word in marked for stem in stems(word)}, shown

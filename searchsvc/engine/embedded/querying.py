@@ -149,6 +149,8 @@ def text_terms(query: Q.Query, reader) -> frozenset[str]:
     found = set()
     for leaf in query.leaves():
         for field, word in leaf.expanded_terms(reader, phrases=True):
+            if isinstance(word, bytes):  # a wildcard's words (Expansion) come as the index has them
+                word = word.decode("utf-8", "replace")
             if field in TEXT_FIELDS and isinstance(word, str) and (field, word) in reader:
                 found.add(word)
     return frozenset(found)
