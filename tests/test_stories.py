@@ -256,3 +256,18 @@ def test_the_cli_folds_versions_unless_told_not_to(client, tmp_path):
     assert every.exit_code == 0, every.output
     body = json.loads(every.output)
     assert (body["counts"], body["total"]) == ("articles", 8)
+
+
+def test_exports_name_every_version(client):
+    import csv
+    import io
+
+    answer = client.get("/search.csv", query_string={"q": "japan trade surplus yen"})
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    assert len(rows) == 7 == int(answer.headers["X-Total-Count"])
+    named = {row["id"] for row in rows} | {v for row in rows for v in row["versions"].split()}
+    assert {"sumita-1", "sumita-2"} <= named and len(named) == 8
+    lines = client.get("/search.jsonl", query_string={"q": "japan trade surplus yen",
+                                                      "collapse": "false"})  # fmt: skip
+    every = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
+    assert len(every) == 8 and all(line["versions"] == [] for line in every)

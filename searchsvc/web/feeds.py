@@ -26,7 +26,9 @@ blueprint = Blueprint("feeds", __name__)
 
 EXPORT_LIMIT = 1_000  # most hits in a CSV or JSON Lines export
 FEED_ENTRIES = 50  # entries in an Atom feed, newest first
-EXPORT_FIELDS = ("rank", "id", "title", "date", "source", "score", "url", "source_url")
+EXPORT_FIELDS = (
+    "rank", "id", "title", "date", "source", "score", "url", "source_url", "versions",
+)  # fmt: skip
 # Characters XML 1.0 cannot hold at all, escaped or not (most C0 controls, lone
 # surrogates, U+FFFE/U+FFFF): article text may contain them, a feed must not.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -64,6 +66,8 @@ def _rows(result):
             "score": hit.score,
             "url": root + hit.url,
             "source_url": hit.source_url,
+            # A story's other versions, so a collapsed export still names every article.
+            "versions": [version["id"] for version in hit.versions],
         }
 
 
@@ -135,6 +139,8 @@ def _rfc3339(text: str | None) -> str | None:
 
 def _cell(value):
     """Spreadsheets run cells that start with = + - @ as formulas; make those text."""
+    if isinstance(value, list):  # ids: separated by spaces, as one cell
+        value = " ".join(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
