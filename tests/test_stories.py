@@ -3,7 +3,9 @@ incremental run, and (below) collapsed at query time."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 
 import numpy as np
@@ -150,6 +152,12 @@ def test_the_page_says_how_many_other_versions(client):
     text = page.get_data(as_text=True)
     assert "1 other version" in text
     assert "7 stories for" in " ".join(text.split())
+    every = re.search(r'<a class="fold" href="([^"]+)">Show every version</a>', text).group(1)
+    assert html.unescape(every) == "/search?q=sumita+japan+trade+surplus&collapse=false"
+    unfolded = client.get(html.unescape(every)).get_data(as_text=True)
+    assert re.search(r'<a class="fold" href="/search\?q=[^"&]+">One hit per story</a>', unfolded)
+    lone = client.get("/search", query_string={"q": "cocoa"}).get_data(as_text=True)
+    assert 'class="fold"' not in lone  # nothing to unfold
     plain = client.get(
         "/search", query_string={"q": "sumita japan trade surplus", "collapse": "false"}
     )
