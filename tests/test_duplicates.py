@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 import tempfile
@@ -106,6 +107,47 @@ def test_near_duplicates_are_similar_texts_close_in_time(second, first_date, sec
     assert grouping["a"] == "a"  # a group's key is one of its ids; alone, its own
 
 
+LONG = story(3, 160)
+
+
+# Distinct shingles of the shorter text inside the longer: 90% at least, 40 at least, and
+# a Jaccard of 0.25 at least (about a quarter of the longer's length).
+@pytest.mark.parametrize(
+    ("first", "second", "grouped"),
+    [
+        (LONG[:100], LONG[:60], True),  # a re-send cut by 40 words: Jaccard 0.59
+        (LONG[:60], LONG[:100], True),
+        (LONG[:100], LONG[20:80], True),  # a re-send with a new lead and a new end
+        (LONG[:150], LONG[:60], True),  # Jaccard 0.39
+        (LONG, LONG[:30], False),  # too short to tell: 28 shingles
+        (LONG, LONG[:35], False),  # Jaccard 0.21: too small a part to estimate it
+        (LONG[:100], LONG[:50] + story(4, 20), False),  # 48 of 68 shingles inside: 71%
+    ],
+)
+def test_a_re_send_that_cuts_or_extends_the_other_is_a_version(first, second, grouped):
+    articles = [Doc("a", " ".join(first)), Doc("b", " ".join(second))]
+    assert (groups(signatures_for(articles))["b"] == "a") is grouped
+
+
+@pytest.mark.parametrize(("hours", "grouped"), [(35, True), (37, False)])
+def test_a_cut_re_send_is_a_version_only_within_the_window(hours, grouped):
+    dates = ["1987-03-02T00:00:00", f"1987-03-{2 + hours // 24:02d}T{hours % 24:02d}:00:00"]
+    articles = [Doc("a", " ".join(LONG[:100]), dates[0]), Doc("b", " ".join(LONG[:60]), dates[1])]
+    assert (groups(signatures_for(articles))["b"] == "a") is grouped
+
+
+def test_the_containment_rule_can_be_turned_off():
+    signatures = signatures_for([Doc("a", " ".join(LONG[:100])), Doc("b", " ".join(LONG[:60]))])
+    assert duplicates.pairs(signatures, containment=math.inf) == []
+    assert [p[:2] for p in duplicates.pairs(signatures)] == [("a", "b")]
+
+
+def test_sizes_count_distinct_shingles():
+    repeated = " ".join(LONG[:10] * 3)  # 28 shingles, 10 of them distinct
+    signatures = signatures_for([Doc("a", repeated), Doc("b", ""), Doc("c", " ".join(LONG))])
+    assert signatures.sizes.tolist() == [10, 0, 158]
+
+
 def test_articles_without_a_word_are_never_grouped():
     articles = [Doc("a", ""), Doc("b", "-- --"), Doc("c", "")]
     assert groups(signatures_for(articles)) == {"a": "a", "b": "b", "c": "c"}
@@ -161,10 +203,14 @@ def test_a_flood_of_one_text_is_grouped_in_linear_work():
     assert set(grouping[a.id] for a in articles) == {"c0000"} and grouping["other"] == "other"
 
 
-def test_the_bands_find_a_pair_at_the_threshold_almost_surely():
+@pytest.mark.parametrize(
+    ("jaccard", "least"),
+    [(duplicates.THRESHOLD, 0.999), (0.5, 0.99), (0.4, 0.9), (duplicates.CONTAINED_JACCARD, 0.45)],
+)  # 0.5: a re-send of half the length of the other
+def test_the_bands_find_a_pair_at_the_threshold_almost_surely(jaccard, least):
     bands, rows = duplicates.band_shape()
     assert bands * rows <= duplicates.NUM_PERM
-    assert 1 - (1 - duplicates.THRESHOLD**rows) ** bands > 0.98
+    assert 1 - (1 - jaccard**rows) ** bands > least
 
 
 def test_a_huge_article_is_signed_in_bounded_memory():
@@ -217,6 +263,13 @@ def _resaved(path: Path, **changes) -> None:
         np.savez(f, **arrays)
 
 
+def _without(path: Path, name: str) -> None:
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files if key != name}
+    with path.open("wb") as f:
+        np.savez(f, **arrays)
+
+
 def _one_array(path: Path) -> None:
     with path.open("wb") as f:
         np.save(f, np.arange(3))
@@ -235,7 +288,8 @@ def _ids(ids) -> np.ndarray:
         lambda p: p.write_bytes(p.read_bytes()[:-100]),
         lambda p: _one_array(p),
         lambda p: _resaved(p, params=np.array([1, 64, 1, 3])),
-        lambda p: _resaved(p, params=np.array([2, 128, 1, 3])),
+        lambda p: _resaved(p, params=np.array([1, 128, 1, 3])),  # the format before sizes
+        lambda p: _resaved(p, params=np.array([3, 128, 1, 3])),
         lambda p: _resaved(p, ids=_ids(["b", "a"])),
         lambda p: _resaved(p, ids=_ids(["a", "a"])),
         lambda p: _resaved(p, ids=_ids(["a"])),
@@ -244,6 +298,10 @@ def _ids(ids) -> np.ndarray:
         lambda p: _resaved(p, values=np.zeros((2, 128), np.int64)),
         lambda p: _resaved(p, dates=np.zeros(3)),
         lambda p: _resaved(p, dates=None),
+        lambda p: _resaved(p, sizes=np.zeros(2)),
+        lambda p: _without(p, "sizes"),
+        lambda p: _resaved(p, sizes=np.zeros(3, np.int64)),
+        lambda p: _resaved(p, sizes=np.array([3, -1], np.int64)),
     ],
 )
 def test_a_damaged_or_foreign_file_is_refused_clearly(tmp_path, damage):
@@ -259,10 +317,12 @@ def test_a_missing_file_is_an_os_error(tmp_path):
         duplicates.load(tmp_path / "absent.npz")
 
 
-# Articles drawn from four stories, each copy with a few words changed, at a few times:
-# enough near-duplicates, chains and date gaps for the groups to have something to decide.
+# Articles drawn from four stories, each copy cut or not, with a few words changed, at a
+# few times: enough near-duplicates, contained versions, chains and date gaps for the
+# groups to have something to decide.
 IDS = [f"a{n:02d}" for n in range(40)]
-STORIES = [story(100 + n, 40) for n in range(4)]
+STORIES = [story(100 + n, 80) for n in range(4)]
+CUTS = [(0, 80), (0, 60), (15, 75), (0, 45), (35, 80)]
 HOURS = [None, 0, 10, 30, 50, 200]
 
 
@@ -270,11 +330,13 @@ HOURS = [None, 0, 10, 30, 50, 200]
 def articles_for(draw, ids):
     found = []
     for id_ in ids:
-        words = draw(st.sampled_from(STORIES))
-        changes = draw(st.dictionaries(st.integers(0, 39), st.sampled_from(VOCABULARY[:20])))
+        start, end = draw(st.sampled_from(CUTS))
+        words = draw(st.sampled_from(STORIES))[start:end]
+        edits = st.dictionaries(st.integers(0, 44), st.sampled_from(VOCABULARY[:20]), max_size=6)
+        changes = draw(st.one_of(st.just({}), edits))  # often none: copies cut, not edited
         hours = draw(st.sampled_from(HOURS))
         date = None if hours is None else f"1987-03-{1 + hours // 24:02d}T{hours % 24:02d}:00:00"
-        found.append(Doc(id_, edited(words, dict(list(changes.items())[:6])), date))
+        found.append(Doc(id_, edited(words, changes), date))
     return found
 
 

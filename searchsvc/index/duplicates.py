@@ -1,7 +1,8 @@
 """Near-duplicate stories: a MinHash signature per article, groups from all of them.
 
 A signature depends on its article alone (word 3-shingles of the headline and
-text, datasketch MinHash, 128 permutations, seed 1). Groups are recomputed from
+text, datasketch MinHash, 128 permutations, seed 1, and the number of distinct
+shingles, from which containment is estimated). Groups are recomputed from
 the whole set of signatures on every run, so they are a function of the set of
 articles only: an incremental reindex that carries unchanged signatures over
 gets exactly the groups a full rebuild gets.
@@ -31,17 +32,26 @@ SEED = 1
 SHINGLE_WORDS = 3
 # Measured on hand-judged Reuters and BBC pairs (benchmarks/duplicates.py and the report).
 THRESHOLD = 0.7
+# A re-send with a paragraph cut or added: at least CONTAINMENT of the shorter text's
+# shingles are in the longer. Estimated from Jaccard and the two sizes, which is too
+# noisy below CONTAINED_JACCARD (the shorter under about a quarter of the longer) and
+# below MIN_SHINGLES (a one-line flash is quoted inside round-ups of other stories).
+CONTAINMENT = 0.9
+CONTAINED_JACCARD = 0.25
+MIN_SHINGLES = 40
 # Re-sends and corrections follow within hours; a daily or monthly report that repeats
 # yesterday's wording with new figures is another story. Only day-precise dates count.
 WINDOW_SECONDS = 36 * 3600
-# Bands are chosen by datasketch for this lower threshold, so that a pair at THRESHOLD
-# is a candidate with probability 0.99 (25 bands of 5 rows).
-CANDIDATE_THRESHOLD = 0.5
+# Bands are chosen by datasketch for this lower threshold (42 bands of 3 rows): a pair
+# at THRESHOLD is a candidate with probability 1 - 2e-8, a contained pair at Jaccard 0.5
+# (half the length of the other) 0.996, at 0.4 0.94, at CONTAINED_JACCARD 0.48.
+# (25 bands of 5 rows, for 0.5, found 0.99, 0.55, 0.23 and 0.02.)
+CANDIDATE_THRESHOLD = 0.25
 # More articles than this share a band: not re-sends but one text in bulk. Linking them
 # all pairwise would take time and memory quadratic in their number.
 MAX_BUCKET = 100
 FILE_NAME = "signatures.npz"
-FORMAT = 1
+FORMAT = 2  # 2: with the number of shingles of each article
 
 _WORD = re.compile(r"\w+")
 _EMPTY = np.uint32(0xFFFFFFFF)  # every slot of a signature that saw no shingle
@@ -63,14 +73,16 @@ class SignatureFileError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class Signatures:
-    """Signatures by article id: ids in code point order, one row of values and a date each.
+    """Signatures by article id: ids in code point order, values, a date and a size each.
 
-    A date is seconds since the epoch (UTC), NaN when the article has none to the day.
+    A date is seconds since the epoch (UTC), NaN when the article has none to the day;
+    a size is the number of distinct shingles.
     """
 
     ids: tuple[str, ...]
     values: np.ndarray  # uint32, (len(ids), NUM_PERM)
     dates: np.ndarray  # float64, (len(ids),)
+    sizes: np.ndarray  # int64, (len(ids),)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -82,6 +94,7 @@ class Signatures:
             self.ids == other.ids
             and np.array_equal(self.values, other.values)
             and np.array_equal(self.dates, other.dates, equal_nan=True)
+            and np.array_equal(self.sizes, other.sizes)
         )
 
     def merged(self, fresh: Signatures) -> Signatures:
@@ -92,17 +105,20 @@ class Signatures:
             [self.ids[i] for i in keep] + list(fresh.ids),
             np.concatenate([self.values[keep], fresh.values]),
             np.concatenate([self.dates[keep], fresh.dates]),
+            np.concatenate([self.sizes[keep], fresh.sizes]),
         )
 
     def restricted(self, ids: Collection[str]) -> Signatures:
         """Only the signatures of these ids (ids without one are left out)."""
         wanted = set(ids)
         keep = [i for i, id_ in enumerate(self.ids) if id_ in wanted]
-        return Signatures(tuple(self.ids[i] for i in keep), self.values[keep], self.dates[keep])
+        return Signatures(
+            tuple(self.ids[i] for i in keep), self.values[keep], self.dates[keep], self.sizes[keep]
+        )
 
 
 def empty() -> Signatures:
-    return Signatures((), np.empty((0, NUM_PERM), np.uint32), np.empty(0))
+    return Signatures((), np.empty((0, NUM_PERM), np.uint32), np.empty(0), np.empty(0, np.int64))
 
 
 class Builder:
@@ -111,16 +127,16 @@ class Builder:
     def __init__(self) -> None:
         self._minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_as_is)
         self._word_hashes: dict[str, int] = {}
-        self._rows: dict[str, tuple[np.ndarray, float]] = {}
+        self._rows: dict[str, tuple[np.ndarray, float, int]] = {}
 
     def add(self, article: ArticleLike) -> None:
         """Sign an article; signing the same id again replaces its signature."""
-        shingles = shingle_hashes(article, self._word_hashes)
+        shingles = np.unique(shingle_hashes(article, self._word_hashes))
         self._minhash.clear()
         # update_batch holds shingles x NUM_PERM values at once: a 10 MB article, in parts.
         for start in range(0, len(shingles), _BATCH):
             self._minhash.update_batch(shingles[start : start + _BATCH].tolist())
-        self._rows[article.id] = (self._minhash.hashvalues.copy(), _instant(article))
+        self._rows[article.id] = (self._minhash.hashvalues.copy(), _instant(article), len(shingles))
 
     def __contains__(self, article_id: str) -> bool:
         return article_id in self._rows
@@ -130,7 +146,8 @@ class Builder:
         if not ids:
             return empty()
         rows = [self._rows[id_] for id_ in ids]
-        return _sorted(ids, np.stack([r[0] for r in rows]), np.array([r[1] for r in rows]))
+        values, dates, sizes = zip(*rows, strict=True)
+        return _sorted(ids, np.stack(values), np.array(dates), np.array(sizes, np.int64))
 
 
 def signatures_for(articles: Iterable[ArticleLike]) -> Signatures:
@@ -167,7 +184,14 @@ def save(path: Path | str, signatures: Signatures) -> None:
     temporary = Path(path).with_name(Path(path).name + ".tmp")
     try:
         with temporary.open("wb") as f:
-            np.savez(f, params=params, ids=ids, values=signatures.values, dates=signatures.dates)
+            np.savez(
+                f,
+                params=params,
+                ids=ids,
+                values=signatures.values,
+                dates=signatures.dates,
+                sizes=signatures.sizes,
+            )
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -183,13 +207,16 @@ def load(path: Path | str) -> Signatures:
             data = np.load(f, allow_pickle=False)
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise ValueError("a single array")
-            params, raw_ids = data["params"], data["ids"]
-            values, dates = data["values"], data["dates"]
-            ids = json.loads(raw_ids.tobytes())
+            params = data["params"].tolist()
+            # An older format (no sizes) is "other parameters": its articles are signed again.
+            if params != [FORMAT, NUM_PERM, SEED, SHINGLE_WORDS]:
+                raise SignatureFileError(f"{path}: made with other parameters {params}")
+            values, dates, sizes = data["values"], data["dates"], data["sizes"]
+            ids = json.loads(data["ids"].tobytes())
         except (KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            if isinstance(error, SignatureFileError):
+                raise
             raise SignatureFileError(f"{path}: not a signatures file ({error})") from error
-    if params.tolist() != [FORMAT, NUM_PERM, SEED, SHINGLE_WORDS]:
-        raise SignatureFileError(f"{path}: made with other parameters {params.tolist()}")
     well_formed = (
         isinstance(ids, list)
         and all(isinstance(i, str) for i in ids)
@@ -198,24 +225,37 @@ def load(path: Path | str) -> Signatures:
         and values.shape == (len(ids), NUM_PERM)
         and dates.dtype == np.float64
         and dates.shape == (len(ids),)
+        and sizes.dtype == np.int64
+        and sizes.shape == (len(ids),)
+        and bool((sizes >= 0).all())
     )
     if not well_formed:
         raise SignatureFileError(f"{path}: damaged signatures file")
-    return Signatures(tuple(ids), values, dates)
+    return Signatures(tuple(ids), values, dates, sizes)
 
 
 def pairs(
-    signatures: Signatures, threshold: float = THRESHOLD, window: float = WINDOW_SECONDS
+    signatures: Signatures,
+    threshold: float = THRESHOLD,
+    window: float = WINDOW_SECONDS,
+    containment: float = CONTAINMENT,
 ) -> list[tuple[str, str, float]]:
-    """Near-duplicate pairs (id, id, estimated Jaccard), each once, first id smaller."""
-    i, j, similarity = _confirmed(signatures, threshold, window)
+    """Near-duplicate pairs (id, id, estimated Jaccard), each once, first id smaller.
+
+    A pair is similar (Jaccard >= threshold) or one text holds the other (see
+    CONTAINMENT; a containment over 1 turns that rule off), and close in time.
+    """
+    i, j, similarity = _confirmed(signatures, threshold, window, containment)
     ids = signatures.ids
     found = zip(i.tolist(), j.tolist(), similarity.tolist(), strict=True)
     return [(ids[a], ids[b], s) for a, b, s in found]
 
 
 def groups(
-    signatures: Signatures, threshold: float = THRESHOLD, window: float = WINDOW_SECONDS
+    signatures: Signatures,
+    threshold: float = THRESHOLD,
+    window: float = WINDOW_SECONDS,
+    containment: float = CONTAINMENT,
 ) -> dict[str, str]:
     """Every id -> the id of its group's representative (itself when it has no duplicate).
 
@@ -224,7 +264,7 @@ def groups(
     a near-duplicate of its representative: a chain of edits never joins two stories.
     """
     count = len(signatures)
-    i, j, _ = _confirmed(signatures, threshold, window)
+    i, j, _ = _confirmed(signatures, threshold, window, containment)
     neighbours: list[list[int]] = [[] for _ in range(count)]
     for a, b in zip(i.tolist(), j.tolist(), strict=True):
         neighbours[a].append(b)
@@ -250,7 +290,7 @@ def by_group(grouping: dict[str, str]) -> dict[str, list[str]]:
     return {key: sorted(ids) for key, ids in found.items() if len(ids) > 1}
 
 
-def _confirmed(signatures: Signatures, threshold: float, window: float):
+def _confirmed(signatures: Signatures, threshold: float, window: float, containment: float):
     """Candidate pairs from LSH bands, kept when similar enough and close enough in time."""
     i, j = candidate_pairs(signatures.values)
     similarity = np.empty(len(i))
@@ -258,9 +298,20 @@ def _confirmed(signatures: Signatures, threshold: float, window: float):
         part = slice(start, start + (1 << 16))
         equal = signatures.values[i[part]] == signatures.values[j[part]]
         similarity[part] = equal.mean(axis=1)
+    keep = (similarity >= threshold) | _contained(signatures.sizes, i, j, similarity, containment)
     gap = np.abs(signatures.dates[i] - signatures.dates[j])
-    keep = (similarity >= threshold) & ~(gap > window)  # NaN: no date, no limit
+    keep &= ~(gap > window)  # NaN: no date, no limit
     return i[keep], j[keep], similarity[keep]
+
+
+def _contained(sizes: np.ndarray, i, j, similarity: np.ndarray, containment: float) -> np.ndarray:
+    """Pairs whose shorter text is (estimated) mostly inside the longer one."""
+    # |A & B| = J (|A| + |B|) / (1 + J), so |A & B| / min(|A|, |B|) follows from J.
+    smaller = np.minimum(sizes[i], sizes[j])
+    shared = similarity * (sizes[i] + sizes[j]) / (1 + similarity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = shared / smaller
+    return (estimate >= containment) & (similarity >= CONTAINED_JACCARD) & (smaller >= MIN_SHINGLES)
 
 
 def candidate_pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -299,9 +350,9 @@ def band_shape() -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
-def _sorted(ids: list[str], values: np.ndarray, dates: np.ndarray) -> Signatures:
+def _sorted(ids: list[str], values: np.ndarray, dates: np.ndarray, sizes) -> Signatures:
     order = sorted(range(len(ids)), key=ids.__getitem__)
-    return Signatures(tuple(ids[k] for k in order), values[order], dates[order])
+    return Signatures(tuple(ids[k] for k in order), values[order], dates[order], sizes[order])
 
 
 def _word_hash(word: str) -> int:
