@@ -4,14 +4,18 @@ Per corpus: the time and memory to sign every article and to group them; the
 groups and their sizes at several thresholds, with and without the date window,
 greedy groups (what searchsvc keeps) against connected components (which chain);
 and datasketch's own MinHashLSH over the same signatures, for time and for the
-same candidates. --sample and --near write TSV files of random pairs (fixed
-seed) to judge by hand: pairs grouped at the threshold, and pairs just below it.
+same candidates; the Jaccard rule alone against Jaccard or containment, and how
+many of the pairs the rules admit the bands propose, against a wider net.
+--sample, --near and --added write TSV files of random pairs (fixed seed) to
+judge by hand: pairs grouped at the threshold, pairs just below it, and pairs
+only the containment rule makes near-duplicates.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import math
 import random
 import sys
@@ -34,6 +38,10 @@ CORPORA = {
 }
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 SEED = 16
+# The bands before the containment rule, and a wider net (a pair at Jaccard 0.25 is
+# proposed with p 0.98) to count what the bands in use miss.
+OLD_BANDS = (25, 5)
+WIDE_BANDS = (64, 2)
 
 
 def read_articles(root: Path) -> list[Article]:
@@ -159,7 +167,46 @@ def report(name: str, articles: list[Article]) -> duplicates.Signatures:
                   *chained(signatures, joined, threshold)))  # fmt: skip
     split = sum(grouping[a] != grouping[b] for a, b, _ in duplicates.pairs(signatures))
     print(f"  at {duplicates.THRESHOLD}: {split} near-duplicate pairs end in different groups")
+    compare_rules(signatures)
     return signatures
+
+
+def compare_rules(signatures: duplicates.Signatures) -> None:
+    """Jaccard alone against Jaccard or containment; what each band shape proposes."""
+    for label, containment in (("Jaccard only", math.inf), ("or containment", None)):
+        (found, grouping), cpu, _ = timed(pairs_and_groups, signatures, containment)
+        group_list = members(grouping)
+        print(f"  {label:15s} pairs {len(found):4d}  groups {len(group_list):4d}  "
+              f"in groups {sum(map(len, group_list)):5d}  {sizes(group_list)}  "
+              f"(pairs+groups {cpu:.2f} s CPU)")  # fmt: skip
+    wide = rule_pairs(signatures, WIDE_BANDS)
+    only_jaccard = rule_pairs(signatures, WIDE_BANDS, math.inf)
+    added = wide - only_jaccard
+    for shape in (OLD_BANDS, duplicates.band_shape()):
+        proposed = rule_pairs(signatures, shape)
+        print(f"  bands {shape[0]}x{shape[1]}: propose {len(proposed & wide)} of the "
+              f"{len(wide)} pairs the rules admit among a {WIDE_BANDS[0]}x{WIDE_BANDS[1]} "
+              f"net's candidates; {len(proposed & added)} of the {len(added)} "
+              "only containment admits")  # fmt: skip
+
+
+def pairs_and_groups(signatures, containment: float | None):
+    """Pairs and groups by the rules in use, or with this containment (inf: none)."""
+    extra = {} if containment is None else {"containment": containment}
+    return duplicates.pairs(signatures, **extra), duplicates.groups(signatures, **extra)
+
+
+def rule_pairs(signatures, shape, containment=duplicates.CONTAINMENT) -> set[tuple[int, int]]:
+    """Row pairs near-duplicate by the rules among the candidates of this band shape."""
+    i, j = duplicates.candidate_pairs(signatures.values, shape)
+    i, j, _ = duplicates.confirmed(signatures, i, j, containment=containment)
+    return set(zip(i.tolist(), j.tolist(), strict=True))
+
+
+def added_pairs(signatures, name) -> list[tuple]:
+    """Pairs the containment rule makes near-duplicates and the Jaccard rule alone does not."""
+    before = {(a, b) for a, b, _ in duplicates.pairs(signatures, containment=math.inf)}
+    return [(name, a, b) for a, b, _ in duplicates.pairs(signatures) if (a, b) not in before]
 
 
 def pairs_in_groups(signatures, name) -> list[tuple]:
@@ -175,7 +222,7 @@ def pairs_in_groups(signatures, name) -> list[tuple]:
 def near_pairs(signatures, name) -> list[tuple]:
     """Pairs a little below the threshold (0.1 under it), window applied."""
     low = duplicates.THRESHOLD - 0.1
-    return [(name, a, b) for a, b, s in duplicates.pairs(signatures, low)
+    return [(name, a, b) for a, b, s in duplicates.pairs(signatures, low, containment=math.inf)
             if s < duplicates.THRESHOLD]  # fmt: skip
 
 
@@ -183,8 +230,9 @@ def write_sample(path: Path, pool: list[tuple], count: int, signed, texts) -> No
     chosen = sorted(random.Random(SEED).sample(pool, min(count, len(pool))))
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-        writer.writerow(["corpus", "id_a", "id_b", "jaccard", "hours_apart",
-                         "title_a", "title_b", "lead_a", "lead_b"])  # fmt: skip
+        writer.writerow(["corpus", "id_a", "id_b", "jaccard", "containment", "shingles_a",
+                         "shingles_b", "hours_apart", "title_a", "title_b", "lead_a", "lead_b",
+                         "only_in_a", "only_in_b"])  # fmt: skip
         for name, a, b in chosen:
             first, second = texts[name][a], texts[name][b]
             hours = ""
@@ -192,15 +240,36 @@ def write_sample(path: Path, pool: list[tuple], count: int, signed, texts) -> No
                 gap = abs((second.sort_date - first.sort_date).total_seconds()) / 3600
                 hours = f"{gap:.1f}"
             lead = [" ".join(x.paragraphs)[:300].replace("\t", " ") for x in (first, second)]
-            writer.writerow([name, a, b, f"{similarity(signed[name], a, b):.3f}", hours,
-                             first.title, second.title, *lead])  # fmt: skip
+            jaccard = similarity(signed[name], a, b)
+            size_a, size_b = (shingle_count(signed[name], x) for x in (a, b))
+            contained = jaccard * (size_a + size_b) / (1 + jaccard) / max(min(size_a, size_b), 1)
+            writer.writerow([name, a, b, f"{jaccard:.3f}", f"{contained:.2f}", size_a, size_b,
+                             hours, first.title, second.title, *lead,
+                             *word_diff(first, second)])  # fmt: skip
     print(f"wrote {len(chosen)} of {len(pool)} pairs to {path}")
+
+
+def shingle_count(signatures: duplicates.Signatures, id_: str) -> int:
+    return int(signatures.sizes[signatures.ids.index(id_)])
+
+
+def word_diff(first: Article, second: Article, limit: int = 400) -> tuple[str, str]:
+    """The words only one text has, run by run ("..." between runs), to judge a pair."""
+    words = [" ".join([x.title, *x.paragraphs]).split() for x in (first, second)]
+    only: tuple[list[str], list[str]] = ([], [])
+    matcher = difflib.SequenceMatcher(None, *words, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        if tag != "equal":
+            only[0].append(" ".join(words[0][a0:a1]))
+            only[1].append(" ".join(words[1][b0:b1]))
+    return tuple(" ... ".join(r for r in runs if r)[:limit] for runs in only)  # type: ignore
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.duplicates", description=__doc__)
     parser.add_argument("--sample", type=Path, help="TSV of random pairs grouped together")
     parser.add_argument("--near", type=Path, help="TSV of random pairs just below the threshold")
+    parser.add_argument("--added", type=Path, help="TSV of random pairs only containment makes")
     parser.add_argument("--count", type=int, default=100, help="pairs per TSV (default 100)")
     args = parser.parse_args(argv)
     missing = [str(p) for p in CORPORA.values() if not p.exists()]
@@ -211,17 +280,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{duplicates.NUM_PERM} permutations, seed {duplicates.SEED}, "
           f"{duplicates.SHINGLE_WORDS}-word shingles, threshold {duplicates.THRESHOLD}, "
           f"window {hours:g} h, bands x rows {duplicates.band_shape()}")  # fmt: skip
-    signed, texts, grouped, near = {}, {}, [], []
+    print(f"or containment >= {duplicates.CONTAINMENT} with Jaccard >= "
+          f"{duplicates.CONTAINED_JACCARD} and the shorter >= {duplicates.MIN_SHINGLES} "
+          "shingles")  # fmt: skip
+    signed, texts, grouped, near, added = {}, {}, [], [], []
     for name, root in CORPORA.items():
         articles = read_articles(root)
         texts[name] = {a.id: a for a in articles}
         signed[name] = report(name, articles)
         grouped += pairs_in_groups(signed[name], name)
         near += near_pairs(signed[name], name)
+        added += added_pairs(signed[name], name)
     if args.sample:
         write_sample(args.sample, grouped, args.count, signed, texts)
     if args.near:
         write_sample(args.near, near, args.count, signed, texts)
+    if args.added:
+        write_sample(args.added, added, args.count, signed, texts)
     return 0
 
 

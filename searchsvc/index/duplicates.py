@@ -293,6 +293,18 @@ def by_group(grouping: dict[str, str]) -> dict[str, list[str]]:
 def _confirmed(signatures: Signatures, threshold: float, window: float, containment: float):
     """Candidate pairs from LSH bands, kept when similar enough and close enough in time."""
     i, j = candidate_pairs(signatures.values)
+    return confirmed(signatures, i, j, threshold, window, containment)
+
+
+def confirmed(
+    signatures: Signatures,
+    i: np.ndarray,
+    j: np.ndarray,
+    threshold: float = THRESHOLD,
+    window: float = WINDOW_SECONDS,
+    containment: float = CONTAINMENT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of the row pairs (i, j), those near-duplicate: (i, j, estimated Jaccard)."""
     similarity = np.empty(len(i))
     for start in range(0, len(i), 1 << 16):  # bounded memory for many candidates
         part = slice(start, start + (1 << 16))
@@ -314,13 +326,16 @@ def _contained(sizes: np.ndarray, i, j, similarity: np.ndarray, containment: flo
     return (estimate >= containment) & (similarity >= CONTAINED_JACCARD) & (smaller >= MIN_SHINGLES)
 
 
-def candidate_pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def candidate_pairs(
+    values: np.ndarray, shape: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Row pairs (i < j) sharing a band: all MinHashLSH.query would find, at once.
 
     A bucket over MAX_BUCKET is linked through its first row only. Signatures of
-    articles without a word share nothing with anyone.
+    articles without a word share nothing with anyone. shape: (bands, rows) other
+    than band_shape(), to measure what a wider net would find.
     """
-    bands, rows = band_shape()
+    bands, rows = shape or band_shape()
     signed = np.flatnonzero(~(values == _EMPTY).all(axis=1))
     found = np.empty(0, np.int64)  # pairs as i * len(values) + j, merged band by band
     for band in range(bands):
