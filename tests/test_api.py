@@ -281,9 +281,8 @@ def test_results_found_only_through_corrections_are_flagged(client):
 
 @pytest.mark.parametrize(
     "path",
-    ["/healthz", "/api/search?q=oil", "/api/articles/wire-1", "/api/complete?q=oi",
-     "/search.jsonl?q=oil"],
-)  # fmt: skip
+    ["/healthz", "/api/search?q=oil", "/api/articles/wire-1", "/api/complete?q=oi"],
+)
 def test_an_unreachable_cluster_is_a_json_503_within_the_timeout(path):
     """Nothing listens on port 1: every JSON answer is the one error shape, soon."""
     import time

@@ -27,8 +27,9 @@ def error_body(code: str, message: str) -> dict:
 
 
 # Answers read by programs, not people: their errors are JSON too (a load balancer's
-# health check must see the 503's code, not a page).
-JSON_PATHS = ("/healthz", "/search.jsonl")
+# health check must see the 503's code, not a page). The exports (/search.csv, .jsonl,
+# .atom) are links on the results page, so a person who follows one gets a page.
+JSON_PATHS = ("/healthz",)
 
 
 def _wants_json() -> bool:
