@@ -32,6 +32,7 @@ FORMAT_MODULES = (
     "index.indexer",
     "index.schema",
     "index.segments",
+    "index.duplicates",  # the stories the run folds
 )
 # What the OpenSearch engine adds to an index's format.
 OPENSEARCH_FORMAT_MODULES = (
