@@ -392,3 +392,51 @@ def test_no_serious_accessibility_violations(engine, server, browser, viewport, 
         if v["impact"] in ("serious", "critical")
     ]
     assert not serious, serious
+
+
+STORY = (
+    "The harbour board raised mooring fees for tankers by a fifth on Monday, saying the new "
+    "quay and the dredging of the channel had to be paid for before the winter storms came."
+)
+
+
+def _stories_corpus(folder: Path) -> Path:
+    records = [
+        {"id": "fees-1", "title": "Harbour board raises mooring fees", "body": STORY,
+         "date": "1987-03-02T09:00:00"},
+        {"id": "fees-2", "title": "Harbour board raises mooring fees (corrected)",
+         "body": STORY.replace("on Monday", "on Monday afternoon"), "date": "1987-03-02T11:00:00"},
+        {"id": "grain", "title": "Grain ships wait at the harbour", "date": "1987-03-03",
+         "body": "Grain ships waited outside the harbour as fog closed the channel."},
+    ]  # fmt: skip
+    return write_corpus(folder, text_articles={}, jsonl_records=records)
+
+
+@pytest.fixture(scope="module")
+def stories(engine, tmp_path_factory):
+    """A server over a story sent twice (a correction) and one other article."""
+    root = tmp_path_factory.mktemp("stories")
+    with _serving(root, engine.built("stories", _stories_corpus)) as base:
+        yield base
+
+
+def test_a_story_is_one_hit_whose_versions_open_on_the_page(stories, page):
+    page.goto(stories + "/search?q=harbour+fees")
+    # Counted: those with both words, a story once; listed: the grain ships after it.
+    expect(page.locator(".summary")).to_contain_text("1 story")
+    expect(page.locator("li.hit")).to_have_count(2)
+    versions = page.locator("details.versions")
+    expect(versions).to_have_count(1)
+    other = versions.locator("li a")
+    expect(other).not_to_be_visible()
+    versions.locator("summary").click()  # opens without script too: it is a <details>
+    expect(other).to_be_visible()
+    expect(other).to_have_count(1)
+    shot(page, "story-versions")
+    page.locator("a.fold", has_text="Show every version").click()
+    page.wait_for_url(re.compile(r"collapse=false"))
+    expect(page.locator(".summary")).to_contain_text("2 articles")
+    expect(page.locator("li.hit")).to_have_count(3)
+    expect(page.locator("details.versions")).to_have_count(0)
+    page.locator("a.fold", has_text="One hit per story").click()
+    expect(page.locator("li.hit")).to_have_count(2)
