@@ -80,7 +80,7 @@ def rank_request(snapshot, request: SearchRequest) -> Ranked:
         ]
     counts = "articles" if columns is None else "stories"
     docs = ranking.matched if counted is None else counted
-    if columns is not None:
+    if folding:
         docs = stories.one_per_story(docs, columns)
     return Ranked(
         text=parsed.text,

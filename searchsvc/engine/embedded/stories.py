@@ -45,13 +45,14 @@ def has_stories(columns: StoryColumns) -> bool:
 
 
 def with_every_version(entries, matched: np.ndarray, columns: StoryColumns):
-    """`entries` of fold() with each story's other matching versions, in the order of their
-    ids (how deep the ranking went changes nothing, nor does the engine)."""
+    """`entries` of fold() as (docnum, score, [the story's other matching versions]), the
+    versions in the order of their ids (how deep the ranking went changes nothing, nor
+    does the engine)."""
     if not entries:
-        return entries
+        return []
     stories = columns.story[matched]
     complete = []
-    for docnum, score, _seen in entries:
+    for docnum, score in entries:
         story = int(columns.story[docnum])
         others = []
         if story != NO_STORY:
@@ -63,21 +64,18 @@ def with_every_version(entries, matched: np.ndarray, columns: StoryColumns):
 
 def fold(top: list, stories: list[int], wanted: int):
     """The first `wanted` stories of `top` (ranked (item, score) pairs, best first; `stories`
-    their story numbers), each as (item, score, [the other versions' items in rank
-    order]); and whether `top` held that many."""
+    their story numbers), each as its first (item, score); and whether `top` held that
+    many."""
     found: list[tuple] = []
-    at: dict[int, int] = {}  # story number -> its place in `found`
-    for (item, score), story in zip(top, stories, strict=True):
-        if story != NO_STORY and story in at:
-            found[at[story]][2].append(item)
-            continue
+    seen: set[int] = set()
+    for pair, story in zip(top, stories, strict=True):
         if len(found) >= wanted:
-            # A later version of a story already listed may still follow; only new
-            # stories past `wanted` are not needed.
-            continue
+            break
         if story != NO_STORY:
-            at[story] = len(found)
-        found.append((item, score, []))
+            if story in seen:
+                continue  # a later version of a story already listed
+            seen.add(story)
+        found.append(pair)
     return found, len(found) >= wanted
 
 

@@ -96,10 +96,8 @@ def _collapsed(view, plan: _Plan, request: SearchRequest) -> Ranked:
         # Versions take places in the ranking: ask for half as many again, and more.
         asked = asked * 2
     entries = entries[(request.page - 1) * request.size : wanted]
-    versions = plan.versions([hit for hit, _, _ in entries])
-    page = [
-        (_article(hit), None if plan.by_date else float(hit["_score"])) for hit, _, _ in entries
-    ]
+    versions = plan.versions([hit for hit, _ in entries])
+    page = [(_article(hit), None if plan.by_date else float(hit["_score"])) for hit, _ in entries]
     return Ranked(
         text=plan.parsed.text,
         terms=plan.parsed.terms,
