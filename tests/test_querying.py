@@ -237,3 +237,23 @@ def test_text_longer_than_the_query_language_reads_is_plain_words(reader):
 def test_boosts_are_clamped(reader):
     query = parsed("oil^" + "9" * 400, reader).article_query
     assert {leaf.boost for leaf in leaves(query)} == {MAX_BOOST}
+
+
+@pytest.mark.parametrize(
+    "capitals, words",
+    [("OPEC NOT TO CUT OUTPUT", "Opec not to cut output"),
+     ("ANALYSIS AND DESIGN OF FILTERS", "analysis and design of filters"),
+     ("OIL OR GAS PRICES", "oil or gas prices"),
+     ("U.S. AND JAPAN ANDNOT TALKS", "U.S. and Japan andnot talks")],
+)  # fmt: skip
+def test_text_all_in_capitals_has_its_operators_as_words(reader, capitals, words):
+    # A headline or request copied from an archive that prints capitals reads as its words.
+    query = parsed(capitals, reader).article_query
+    assert query == parsed(words, reader).article_query
+    assert not any(isinstance(node, (Q.And, Q.AndNot, Q.Not)) for node in _nodes(query))
+    assert parsed(capitals, reader).text == capitals
+
+
+@pytest.mark.parametrize("text", ["oil NOT gas", "Oil NOT GAS", "oil AND gas", "OIL NOT gas"])
+def test_operators_are_read_in_text_with_a_lower_case_letter(reader, text):
+    assert parsed(text, reader).article_query != parsed(text.lower(), reader).article_query

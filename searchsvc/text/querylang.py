@@ -24,6 +24,9 @@ FIELD_ALIASES = {"topic": ("topics",), "title": ("headline",)}
 TOKEN = re.compile(r'"[^"]*"?|\S+')
 # The operators, in capitals, that are not words to search, correct or complete.
 OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE"})
+# The ones that combine clauses (TO only joins the ends of a range).
+COMBINING = OPERATORS - {"TO"}
+_COMBINING_WORD = re.compile(r"(?<!\S)(?:" + "|".join(sorted(COMBINING)) + r")(?!\S)")
 # A filter as typed: source:ap, topic:coffee, date:2017, date:[2017 TO 2018].
 FILTER = re.compile(r"(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}\"]+)")
 # The word being typed: letters at the very end, after a space or nothing.
@@ -33,6 +36,29 @@ LAST_WORD = re.compile(r"(?:^|\s)([^\W\d_]+)$")
 def tokens(text: str) -> list[str]:
     """`text` split as the query language reads it: phrases whole, everything else by spaces."""
     return TOKEN.findall(text)
+
+
+def reads_operators(text: str) -> bool:
+    """Whether AND, OR and NOT in `text` are operators: not when it has no lower-case
+    letter. Text all in capitals (a headline or a request copied from an archive that
+    prints them so) has them as words: "ANALYSIS AND DESIGN OF FILTERS" is searched
+    as the words it says, as "Analysis and design of filters" is.
+    """
+    return any(char.islower() for char in text)
+
+
+def combining_operators(text: str) -> set[str]:
+    """The operators in `text` that combine clauses (AND, OR, NOT, ...), as they are read."""
+    if not reads_operators(text):
+        return set()
+    return COMBINING.intersection(tokens(text))
+
+
+def operators_as_words(text: str) -> str:
+    """`text` with its combining operators in lower case when it does not read them."""
+    if reads_operators(text):
+        return text
+    return _COMBINING_WORD.sub(lambda found: found.group(0).lower(), text)
 
 
 def topics_in(text: str) -> set[str]:

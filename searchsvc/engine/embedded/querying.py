@@ -42,6 +42,7 @@ from searchsvc.text.querylang import (
     MIN_WILDCARD_PREFIX,
     TEXT_FIELDS,
     normalise,
+    operators_as_words,
 )
 
 # What one query may cost, checked on the parsed tree (docs/limits.md says why).
@@ -126,7 +127,8 @@ def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
         try:
             # Not normalised by Whoosh: on deep nesting its normalize() copies each
             # subtree at every level; _bounded() checks the depth first.
-            query = _bounded(parser.parse(text, normalize=False), parser, reader, ranking)
+            read = operators_as_words(text)  # all in capitals: AND, OR, NOT are words
+            query = _bounded(parser.parse(read, normalize=False), parser, reader, ranking)
         except Exception:
             # Whoosh's parser raises anything from a bare Exception (date:[foo to bar]) to
             # NotImplementedError (a stray + in a group) or RecursionError; _Degrade is a

@@ -18,12 +18,10 @@ from collections import Counter
 from whoosh import query as Q
 
 from searchsvc.engine.embedded.ranking import Word, idf
-from searchsvc.text.querylang import OPERATORS, TEXT_FIELDS, tokens
+from searchsvc.text.querylang import TEXT_FIELDS, combining_operators
 
 # A query of at most this many words counts the articles that have all of them.
 MAX_COUNTED_WORDS = 3
-# Operators that say how words combine: a query using one is counted as it reads.
-_COMBINING = OPERATORS - {"TO"}
 
 
 def shape(query: Q.Query, text: str, searcher, key_words: int) -> Q.Query:
@@ -93,7 +91,7 @@ def every_word(query: Q.Query, text: str, searcher) -> Q.And | None:
     completions that typo tolerance added are not required: they stand in for a typed
     word that no article has.
     """
-    if _COMBINING.intersection(tokens(text)):
+    if combining_operators(text):
         return None
     words = _any_word_part(query)
     if words is None:
