@@ -257,3 +257,27 @@ def test_text_all_in_capitals_has_its_operators_as_words(reader, capitals, words
 @pytest.mark.parametrize("text", ["oil NOT gas", "Oil NOT GAS", "oil AND gas", "OIL NOT gas"])
 def test_operators_are_read_in_text_with_a_lower_case_letter(reader, text):
     assert parsed(text, reader).article_query != parsed(text.lower(), reader).article_query
+
+
+@pytest.mark.parametrize(
+    "pasted, words",
+    [("Israeli Tanks Surge Into Gaza Refugee Camp -Witnesses",
+      "Israeli Tanks Surge Into Gaza Refugee Camp Witnesses"),
+     ("thrust vector control by fluid injection -dash papers",
+      "thrust vector control by fluid injection dash papers"),
+     ("Korean and Japanese Phone Makers Win +Survey",
+      "Korean and Japanese Phone Makers Win Survey")],
+)  # fmt: skip
+def test_in_text_longer_than_a_typed_query_a_sign_is_punctuation(reader, pasted, words):
+    # A pasted headline's attribution or a request's dash is part of the text, not an exclusion.
+    assert parsed(pasted, reader).article_query == parsed(words, reader).article_query
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["oil -gas", "+oil prices rise -gas", "oil prices rise again -opec source:reuters date:1987",
+     "oil prices rise again in 1987 NOT opec"],
+)  # fmt: skip
+def test_a_typed_query_still_excludes(reader, text):
+    query = parsed(text, reader).article_query
+    assert any(isinstance(node, (Q.AndNot, Q.Not)) for node in _nodes(query))

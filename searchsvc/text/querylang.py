@@ -29,6 +29,14 @@ COMBINING = OPERATORS - {"TO"}
 _COMBINING_WORD = re.compile(r"(?<!\S)(?:" + "|".join(sorted(COMBINING)) + r")(?!\S)")
 # A filter as typed: source:ap, topic:coffee, date:2017, date:[2017 TO 2018].
 FILTER = re.compile(r"(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}\"]+)")
+# A sign that excludes (-word) or requires (+word): only at the start of a word, so
+# "2017-03" and "e-mail" stay whole and "+/-" or "$99 + tax" are punctuation.
+_SIGN_AT = r"(?<![^\s(]){}(?=[\w\"(])"
+PLUS, MINUS = _SIGN_AT.format(r"\+"), _SIGN_AT.format("-")
+SIGN = re.compile(_SIGN_AT.format("[-+]"))
+# Signs are read in a query of at most this many words (filters aside); in longer text (a
+# pasted headline, request or paragraph) a sign is punctuation, as in "Gaza Camp -Witnesses".
+MAX_SIGNED_WORDS = 5
 # The word being typed: letters at the very end, after a space or nothing.
 LAST_WORD = re.compile(r"(?:^|\s)([^\W\d_]+)$")
 
@@ -59,6 +67,20 @@ def operators_as_words(text: str) -> str:
     if reads_operators(text):
         return text
     return _COMBINING_WORD.sub(lambda found: found.group(0).lower(), text)
+
+
+def reads_signs(text: str) -> bool:
+    """Whether -word and +word in `text` exclude and require: in a query of at most
+    MAX_SIGNED_WORDS words, not counting filters (source:, topic:, date:)."""
+    words = [token for token in tokens(text) if not FILTER.fullmatch(token)]
+    return len(words) <= MAX_SIGNED_WORDS
+
+
+def as_read(text: str) -> str:
+    """`text` with what it does not read as operators in lower case (see reads_operators)
+    and, past MAX_SIGNED_WORDS words, without its signs (see reads_signs)."""
+    text = operators_as_words(text)
+    return text if reads_signs(text) else SIGN.sub("", text)
 
 
 def topics_in(text: str) -> set[str]:

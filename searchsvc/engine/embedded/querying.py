@@ -40,9 +40,11 @@ from searchsvc.text.querylang import (
     FILTER_FIELDS,
     MAX_EXPANSIONS,
     MIN_WILDCARD_PREFIX,
+    MINUS,
+    PLUS,
     TEXT_FIELDS,
+    as_read,
     normalise,
-    operators_as_words,
 )
 
 # What one query may cost, checked on the parsed tree (docs/limits.md says why).
@@ -106,11 +108,8 @@ def make_parser(
     # keep Whoosh's own WildcardPlugin, which turned "prices?" into a pattern that finds nothing).
     parser.remove_plugin_class(WildcardPlugin)
     parser.add_plugin(_StarWildcardPlugin())
-    # "-word" excludes only at the start of a word, so "2017-03" and "e-mail" stay whole;
-    # a sign before anything but a word ("+/-", "$99 + tax") is punctuation.
-    parser.add_plugin(
-        PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=[\w\"(])", minusexpr=r"(?<![^\s(])-(?=[\w\"(])")
-    )
+    # Signs only at the start of a word (querylang.SIGN).
+    parser.add_plugin(PlusMinusPlugin(plusexpr=PLUS, minusexpr=MINUS))
     parser.add_plugin(DateParserPlugin(free=False))
     parser.add_plugin(FieldAliasPlugin({k: list(v) for k, v in FIELD_ALIASES.items()}))
     return parser
@@ -127,7 +126,7 @@ def parse(text: str, parser: QueryParser, reader) -> ParsedQuery:
         try:
             # Not normalised by Whoosh: on deep nesting its normalize() copies each
             # subtree at every level; _bounded() checks the depth first.
-            read = operators_as_words(text)  # all in capitals: AND, OR, NOT are words
+            read = as_read(text)  # text in capitals: AND, OR, NOT; long text: -, +
             query = _bounded(parser.parse(read, normalize=False), parser, reader, ranking)
         except Exception:
             # Whoosh's parser raises anything from a bare Exception (date:[foo to bar]) to
