@@ -281,3 +281,8 @@ def test_in_text_longer_than_a_typed_query_a_sign_is_punctuation(reader, pasted,
 def test_a_typed_query_still_excludes(reader, text):
     query = parsed(text, reader).article_query
     assert any(isinstance(node, (Q.AndNot, Q.Not)) for node in _nodes(query))
+
+
+@pytest.mark.parametrize("quoted", ['"fearsome" Lions', "'fearsome' Lions", '"fearsome " Lions'])
+def test_a_quoted_word_is_the_word_with_its_headline_weight(reader, quoted):
+    assert parsed(quoted, reader).article_query == parsed("fearsome Lions", reader).article_query

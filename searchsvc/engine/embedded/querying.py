@@ -261,6 +261,10 @@ def _within(node: Q.Query, parser, reader, budget: _Budget) -> Q.Query:
         budget.date_ranges += 1
         if budget.date_ranges > MAX_DATE_RANGES:
             return Q.NullQuery
+    elif isinstance(node, Q.Phrase) and len(node.words) == 1:
+        # A quoted word is the word, headline weight included (Whoosh's normalize() drops
+        # the boost of a one-word phrase).
+        node = Q.Term(node.fieldname, node.words[0], boost=node.boost)
     elif isinstance(node, Q.Phrase):
         node = copy.copy(node)
         node.words = list(node.words[:MAX_PHRASE_WORDS])
