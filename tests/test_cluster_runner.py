@@ -149,13 +149,17 @@ def complete_search(url: str, index: str) -> tuple[tuple, int]:
 
 
 def query_loop(urls: list[str], index: str, stop: threading.Event, answers: list) -> None:
-    """Searches round-robin until told to stop; bounded in count and time all the same."""
+    """Searches round-robin until told to stop; bounded in count and time all the same.
+
+    The count must outlast a node's stop and restart (up to a minute or two on a busy
+    machine): 2,000 searches 20 ms apart once ran out before the node was down.
+    """
     deadline = time.monotonic() + 240
     i = 0
-    while not stop.is_set() and i < 2000 and time.monotonic() < deadline:
+    while not stop.is_set() and i < 5000 and time.monotonic() < deadline:
         answers.append(complete_search(urls[i % len(urls)], index))
         i += 1
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("victim", ["cluster_manager", "other"])
