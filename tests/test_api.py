@@ -297,3 +297,23 @@ def test_an_unreachable_cluster_is_a_json_503_within_the_timeout(path):
     assert (response.status_code, response.mimetype) == (503, "application/json")
     error = response.get_json()["error"]
     assert error["code"] == "engine_unavailable" and "cannot reach" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "typed, same_as",
+    [("police officer NOT parliament", "police officer -parliament"),
+     ("officer OR NOT parliament", "officer -parliament"),
+     ("POLICE OFFICER NOT PARLIAMENT", "police officer not parliament"),  # capitals: words
+     ("Police officer honoured for bravery -London", "Police officer honoured for bravery London")],
+)  # fmt: skip
+def test_operators_and_signs_as_a_user_means_them(engine, typed, same_as):
+    client = engine.built().app(rank_typo_tolerance="false").test_client()
+    _, body = get(client, urlencode({"q": typed}))
+    _, expected = get(client, urlencode({"q": same_as}))
+    assert body["total"] == expected["total"] > 0
+    assert [hit["id"] for hit in body["hits"]] == [hit["id"] for hit in expected["hits"]]
+    found = {hit["id"] for hit in body["hits"]}
+    if "NOT parliament" in typed:  # excluded, and never marked
+        assert found == {"wire-3"}
+    else:
+        assert "london" in found

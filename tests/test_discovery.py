@@ -334,3 +334,18 @@ def test_date_range_documents_are_kept_within_their_budget(discovery_client):
             discovery_client.get(f"/api/search?q=date:[{year}+to]").get_json()["total"]
             == (totals[year])
         )
+
+
+@pytest.mark.parametrize(
+    "text, corrected",
+    [("parliment", True),
+     ("oil NOT parliment", False),  # an excluded word is not searched for, corrected or not
+     ("oil -parliment", False),
+     ("tanks surge into a gaza refugee camp -parliment", True)],  # the sign is punctuation
+)  # fmt: skip
+def test_typo_clauses_follow_how_the_text_is_read(snapshot_, text, corrected):
+    from searchsvc.engine.embedded import typos as suggest
+
+    searcher, _ = snapshot_.searchers()
+    clauses = suggest.tolerant_clauses(text, searcher, suggest.vocabulary_for(searcher))
+    assert ("parliament" in {clause.text for clause in clauses}) == corrected

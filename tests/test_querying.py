@@ -207,7 +207,7 @@ def test_deep_nesting_is_bounded(reader, text):
     assert cost.depth <= MAX_DEPTH and cost.clauses <= MAX_CLAUSES
 
 
-@pytest.mark.parametrize("text", ["NOT oil", "prices OR NOT oil", "(NOT oil*"])
+@pytest.mark.parametrize("text", ["NOT oil", "NOT oil NOT gas", "(NOT oil*"])
 def test_a_negation_is_everything_but_its_matches(reader, text):
     # Whoosh walks every document for a bare NOT; all-but-these is one array step.
     negations = [node for node in parsed(text, reader).article_query.leaves()]
@@ -286,3 +286,56 @@ def test_a_typed_query_still_excludes(reader, text):
 @pytest.mark.parametrize("quoted", ['"fearsome" Lions', "'fearsome' Lions", '"fearsome " Lions'])
 def test_a_quoted_word_is_the_word_with_its_headline_weight(reader, quoted):
     assert parsed(quoted, reader).article_query == parsed("fearsome Lions", reader).article_query
+
+
+@pytest.mark.parametrize(
+    "text, wanted, excluded",
+    [("oil NOT gas", {"oil"}, {"gas"}),
+     ("oil prices NOT gas NOT coal", {"oil", "price"}, {"gas", "coal"}),
+     ("oil OR NOT gas", {"oil"}, {"gas"}),
+     ("oil (NOT gas)", {"oil"}, {"gas"}),
+     ("(oil AND opec) NOT iran", {"oil", "opec"}, {"iran"}),
+     ("oil NOT gas source:ap", {"oil", "ap"}, {"gas"})],
+)  # fmt: skip
+def test_not_excludes_from_the_words_beside_it(reader, text, wanted, excluded):
+    # Whoosh's any-word grouping read `oil NOT gas` as "oil, or any article without gas".
+    result = parsed(text, reader)
+    query = result.article_query
+    assert isinstance(query, Q.AndNot)
+    assert {leaf.text for leaf in leaves(query.a)} == wanted
+    assert {leaf.text for leaf in leaves(query.b)} == excluded
+    assert (
+        query
+        == parsed(
+            text.replace("(NOT gas)", "NOT gas").replace("OR NOT", "NOT"), reader
+        ).article_query
+    )
+    assert not result.terms & excluded  # nothing excluded is marked
+
+
+def test_an_excluded_word_is_not_marked(reader):
+    assert parsed("prices NOT oil", reader).terms == {"price"}
+    assert parsed("prices -oil", reader).terms == {"price"}
+
+
+@pytest.mark.parametrize(
+    "capitals, words",
+    [("OPEC NOT TO CUT OUTPUT topic:crude", "OPEC not TO CUT OUTPUT topic:crude"),
+     ("OPEC NOT TO CUT OUTPUT source:ap", "OPEC not TO CUT OUTPUT source:ap"),
+     ("OPEC (NOT SAUDI)", "OPEC (not SAUDI)"),
+     ("OIL REQUIRE GAS", "OIL require GAS"),
+     ("GROßE NOT STRAßE", "GROßE not STRAßE"),
+     ("OIL NOT GAS 10µG", "OIL not GAS 10µG")],
+)  # fmt: skip
+def test_filters_and_caseless_letters_do_not_make_capitals_operators(reader, capitals, words):
+    assert parsed(capitals, reader).article_query == parsed(words, reader).article_query
+
+
+def test_a_signed_filter_in_long_text_keeps_its_sign(reader):
+    query = parsed("israeli tanks surge into gaza refugee camp -source:ap", reader).article_query
+    assert isinstance(query, Q.AndNot) and query.b == Q.Term("source", "ap")
+
+
+def test_a_date_range_is_one_filter_when_signs_are_counted(reader):
+    query = parsed("oil prices coal -gas date:[1987-03-01 TO 1987-04-15]", reader).article_query
+    assert any(isinstance(node, Q.AndNot) for node in _nodes(query))

@@ -80,6 +80,13 @@ def test_operators_are_not_corrected_as_words(operator):
     assert suggest_query(f"oil {operator} cannt", vocabulary) == f"oil {operator} cannot"
 
 
+@pytest.mark.parametrize("typed", ["wheat NOTT barley", "wheat ANDD barley", "wheat Orr barley"])
+def test_no_suggestion_makes_an_operator(typed):
+    # "wheat NOT barley" would search something else than what was typed.
+    vocabulary = Vocabulary.from_texts(["wheat barley not and or"] * 60)
+    assert suggest_query(typed, vocabulary) in (None, typed.replace("Orr", "Or"))
+
+
 @pytest.mark.parametrize(
     "word, typed, expected",
     [

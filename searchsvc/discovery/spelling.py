@@ -55,8 +55,10 @@ def suggest_query(text: str, vocabulary: Vocabulary) -> str | None:
         looked_up += 1
         fixed = correction(word.group(2), vocabulary)
         if fixed is not None:
+            fixed = in_casing_of(fixed, word.group(2))
+        if fixed is not None and fixed not in OPERATORS:  # "NOTT" is not to become NOT
             start = token.start() + word.start(2)
-            pieces += [text[copied:start], in_casing_of(fixed, word.group(2))]
+            pieces += [text[copied:start], fixed]
             copied = token.start() + word.end(2)
     return "".join(pieces) + text[copied:] if pieces else None
 

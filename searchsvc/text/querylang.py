@@ -23,17 +23,26 @@ FIELD_ALIASES = {"topic": ("topics",), "title": ("headline",)}
 # A quoted phrase (its closing quote may be missing), or a run of non-spaces.
 TOKEN = re.compile(r'"[^"]*"?|\S+')
 # The operators, in capitals, that are not words to search, correct or complete.
-OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE"})
+OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE", "REQUIRE"})
 # The ones that combine clauses (TO only joins the ends of a range).
 COMBINING = OPERATORS - {"TO"}
-_COMBINING_WORD = re.compile(r"(?<!\S)(?:" + "|".join(sorted(COMBINING)) + r")(?!\S)")
+# An operator as the parser finds it: between spaces or brackets.
+_COMBINING_WORD = re.compile(r"(?<![^\s()])(?:" + "|".join(sorted(COMBINING)) + r")(?![^\s()])")
 # A filter as typed: source:ap, topic:coffee, date:2017, date:[2017 TO 2018].
 FILTER = re.compile(r"(?<!\S)(?:source|topics?|date):(?:\[[^\]]*\]|\{[^}]*\}|[^\s()\[\]{}\"]+)")
+# A field's name before its value ("title:", "-source:"): syntax, not text.
+_FIELD_NAMES = sorted(
+    {*TEXT_FIELDS, *FILTER_FIELDS, *(a for v in FIELD_ALIASES.values() for a in v)}
+)
+_FIELD = r"(?:" + "|".join(_FIELD_NAMES) + r"):"
+_FIELD_NAME = re.compile(r"(?<![^\s(+-])" + _FIELD)
 # A sign that excludes (-word) or requires (+word): only at the start of a word, so
 # "2017-03" and "e-mail" stay whole and "+/-" or "$99 + tax" are punctuation.
 _SIGN_AT = r"(?<![^\s(]){}(?=[\w\"(])"
 PLUS, MINUS = _SIGN_AT.format(r"\+"), _SIGN_AT.format("-")
 SIGN = re.compile(_SIGN_AT.format("[-+]"))
+# A sign that is punctuation in long text: not one before a field ("-source:ap" stays).
+_LOOSE_SIGN = re.compile(SIGN.pattern + r"(?!" + _FIELD + ")")
 # Signs are read in a query of at most this many words (filters aside); in longer text (a
 # pasted headline, request or paragraph) a sign is punctuation, as in "Gaza Camp -Witnesses".
 MAX_SIGNED_WORDS = 5
@@ -47,19 +56,30 @@ def tokens(text: str) -> list[str]:
 
 
 def reads_operators(text: str) -> bool:
-    """Whether AND, OR and NOT in `text` are operators: not when it has no lower-case
-    letter. Text all in capitals (a headline or a request copied from an archive that
-    prints them so) has them as words: "ANALYSIS AND DESIGN OF FILTERS" is searched
-    as the words it says, as "Analysis and design of filters" is.
+    """Whether AND, OR and NOT in `text` are operators: not when its words have no
+    lower-case letter (filters and field names aside). Text all in capitals (a headline
+    or a request copied from an archive that prints them so) has them as words:
+    "ANALYSIS AND DESIGN OF FILTERS" is searched as the words it says, as "Analysis
+    and design of filters" is, and so is "OPEC NOT TO CUT OUTPUT topic:crude".
     """
-    return any(char.islower() for char in text)
+    words = _FIELD_NAME.sub(" ", FILTER.sub(" ", text))
+    return any(_is_lower(char) for char in words)
+
+
+def _is_lower(char: str) -> bool:
+    # A letter with a capital of its own: not "ß" (capitalised "SS"), "ª", "º" or the
+    # micro sign of a unit ("10µG").
+    if not char.islower() or char == "µ":
+        return False
+    upper = char.upper()
+    return len(upper) == 1 and upper != char
 
 
 def combining_operators(text: str) -> set[str]:
     """The operators in `text` that combine clauses (AND, OR, NOT, ...), as they are read."""
     if not reads_operators(text):
         return set()
-    return COMBINING.intersection(tokens(text))
+    return set(_COMBINING_WORD.findall(text))
 
 
 def operators_as_words(text: str) -> str:
@@ -72,15 +92,14 @@ def operators_as_words(text: str) -> str:
 def reads_signs(text: str) -> bool:
     """Whether -word and +word in `text` exclude and require: in a query of at most
     MAX_SIGNED_WORDS words, not counting filters (source:, topic:, date:)."""
-    words = [token for token in tokens(text) if not FILTER.fullmatch(token)]
-    return len(words) <= MAX_SIGNED_WORDS
+    return len(tokens(FILTER.sub(" ", text))) <= MAX_SIGNED_WORDS
 
 
 def as_read(text: str) -> str:
     """`text` with what it does not read as operators in lower case (see reads_operators)
-    and, past MAX_SIGNED_WORDS words, without its signs (see reads_signs)."""
+    and, past MAX_SIGNED_WORDS words, without the signs of its words (see reads_signs)."""
     text = operators_as_words(text)
-    return text if reads_signs(text) else SIGN.sub("", text)
+    return text if reads_signs(text) else _LOOSE_SIGN.sub("", text)
 
 
 def topics_in(text: str) -> set[str]:

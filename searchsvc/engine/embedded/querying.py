@@ -148,13 +148,28 @@ def text_terms(query: Q.Query, reader) -> frozenset[str]:
     shadows its `fieldname` argument, so it drops every field after the first.
     """
     found = set()
-    for leaf in query.leaves():
+    for leaf in _wanted_leaves(query):
         for field, word in leaf.expanded_terms(reader, phrases=True):
             if isinstance(word, bytes):  # a wildcard's words (Expansion) come as the index has them
                 word = word.decode("utf-8", "replace")
             if field in TEXT_FIELDS and isinstance(word, str) and (field, word) in reader:
                 found.add(word)
     return frozenset(found)
+
+
+def _wanted_leaves(query: Q.Query):
+    """The leaves of `query` but those of what it excludes (NOT x, -x, a ANDNOT x)."""
+    stack = [query]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Q.AndNot):
+            stack.append(node.a)
+        elif isinstance(node, Q.Not):
+            continue
+        elif node.is_leaf():
+            yield node
+        else:
+            stack.extend(node.children())
 
 
 def query_cost(query: Q.Query) -> QueryCost:
@@ -230,7 +245,7 @@ def _bounded(query: Q.Query, parser, reader, ranking: RankingSettings) -> Q.Quer
     if _depth(query) > MAX_DEPTH:  # as parsed: a bracket adds a level or two
         raise _Degrade("nested too deeply")
     budget = _Budget()
-    query = _clamped(_within(query, parser, reader, budget).normalize())
+    query = _clamped(_within(_exclusions(query), parser, reader, budget).normalize())
     query = _refine(query, ranking, reader)
     cost = query_cost(query)
     if cost.clauses > MAX_CLAUSES or cost.depth > MAX_DEPTH:
@@ -247,6 +262,36 @@ def _depth(query: Q.Query) -> int:
         if level <= MAX_DEPTH:
             stack.extend((child, level + 1) for child in node.children())
     return deepest
+
+
+def _exclusions(node: Q.Query) -> Q.Query:
+    """`oil NOT gas` as it is meant, oil without gas: Whoosh's any-word grouping made it
+    "oil, or any article without gas". In a group of words with NOT clauses, the NOT
+    clauses exclude from the others' matches (as `oil -gas` does); a group of NOT
+    clauses alone matches every article with none of them.
+    """
+    if node.is_leaf():
+        return node
+    node = node.apply(_exclusions)
+    if not isinstance(node, Q.Or):
+        return node
+    negated = [_negated(child) for child in node.subqueries]
+    excluded = [query for query in negated if query is not None]
+    kept = [child for child, query in zip(node.subqueries, negated, strict=True) if query is None]
+    if not excluded or (not kept and len(excluded) == 1):
+        return node
+    if not kept:  # NOT a NOT b: every article with neither
+        return Q.Not(Q.Or(excluded))
+    wanted = copy.copy(node)
+    wanted.subqueries = kept
+    return Q.AndNot(wanted, excluded[0] if len(excluded) == 1 else Q.Or(excluded))
+
+
+def _negated(node: Q.Query) -> Q.Query | None:
+    """What `node` excludes when it is a NOT clause (in the groups of one Whoosh wraps)."""
+    while isinstance(node, (Q.Or, Q.And)) and len(node.subqueries) == 1:
+        node = node.subqueries[0]
+    return node.query if isinstance(node, Q.Not) else None
 
 
 def _within(node: Q.Query, parser, reader, budget: _Budget) -> Q.Query:

@@ -11,7 +11,7 @@ from whoosh import query as Q
 
 from searchsvc.engine.embedded.state import GenerationState, state_of
 from searchsvc.index.words import count_words, load_word_counts
-from searchsvc.text.querylang import OPERATORS, TOKEN
+from searchsvc.text.querylang import OPERATORS, TOKEN, as_read
 from searchsvc.text.vocabulary import MAX_CORRECTED_WORDS, SYNC_BUILD_ARTICLES, Vocabulary
 
 
@@ -87,10 +87,13 @@ def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list
         return []
     analyzer = searcher.schema["body"].analyzer
     words: dict[str, float] = {}
+    text = as_read(text)  # a sign that is punctuation does not hide a misspelled word
     tokens = [m.group(0) for m in TOKEN.finditer(text)]
     looked_up = 0
-    for token in tokens:
+    for before, token in zip(["", *tokens], tokens, strict=False):
         if token in OPERATORS or token.startswith(('"', "-", "+")) or ":" in token:
+            continue
+        if before in ("NOT", "ANDNOT", "(NOT"):  # an excluded word is not searched for
             continue
         core = re.fullmatch(r"\W*([^\W\d_]+)\W*", token)
         # A word the archive knows well is searched as typed: widening it to a commoner
