@@ -275,6 +275,9 @@ def test_eval_suite_command_prints_one_table_and_json(suite_dir, tmp_path):
     body = json.loads(result.stdout)
     assert body["half"] == "test" and [s["set"] for s in body["sets"]] == ["alpha", "beta"]
     assert body["sets"][0]["MRR@10"] == 1.0 and body["mean_ratio"] == pytest.approx(1 / 0.6, 1e-3)
+    assert body["collapse"] is True and "one hit per story" in lines[-1]
+    result = CliRunner().invoke(main, [*args, "--json", "--half", "test", "--no-collapse"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["collapse"] is False
 
 
 @pytest.mark.parametrize(

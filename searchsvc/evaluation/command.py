@@ -52,8 +52,12 @@ def _positive(ctx, param, value: int) -> int:
               help="Articles retrieved per query.")  # fmt: skip
 @click.option("--per-query", is_flag=True, help="Also print each query's MRR@10 and nDCG@10.")
 @click.option("--engine", "engine", type=click.Choice(ENGINES), help=setting_help("engine"))
+@click.option("--collapse/--no-collapse", default=True, show_default=True,
+              help="One hit per story, as the search box shows it (a story counts as each of "
+                   "its judged versions at the hit's place); --no-collapse lists every "
+                   "version as a hit of its own, as an engine without stories does.")  # fmt: skip
 def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, index, run_path,
-                 depth, per_query, engine):  # fmt: skip
+                 depth, per_query, engine, collapse):  # fmt: skip
     """Measure ranking quality on judged queries (MAP, nDCG@10, P@10, MRR@10, Recall@100).
 
     Each query goes through the same search (parsing, ranking) as the search
@@ -71,7 +75,7 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
         if queries_path or qrels_path or run_path or index:
             raise click.UsageError("--suite runs its own sets: leave out --queries, --qrels, "
                                    "--run and --index")  # fmt: skip
-        _eval_suite(suite_dir, cache_dir, half, depth, as_json, engine)
+        _eval_suite(suite_dir, cache_dir, half, depth, as_json, engine, collapse)
         return
     if not queries_path or not qrels_path:
         raise click.UsageError("give --queries and --qrels, or --suite")
@@ -87,7 +91,7 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
             qrels = {qid: docs for qid, docs in qrels.items() if in_half(qid, half)}
             queries = {qid: text for qid, text in queries.items() if qid in qrels}
         view = open_engine(config).view()
-        result = evaluate(view, queries, qrels, depth, config.max_result_window, run_path)
+        result = evaluate(view, queries, qrels, depth, config.max_result_window, run_path, collapse)
     except (EvalInputError, ValueError, OSError, IndexMissing, EngineUnavailable) as error:
         raise click.ClickException(str(error)) from None
     if as_json:
@@ -104,7 +108,7 @@ def eval_command(queries_path, qrels_path, suite_dir, cache_dir, half, as_json, 
 
 
 def _eval_suite(suite_dir: Path, cache_dir: Path | None, half: str, depth: int, as_json: bool,
-                engine: str | None):  # fmt: skip
+                engine: str | None, collapse: bool = True):  # fmt: skip
     from searchsvc.config import load_config
     from searchsvc.index import store
     from searchsvc.model.errors import EngineUnavailable
@@ -113,16 +117,16 @@ def _eval_suite(suite_dir: Path, cache_dir: Path | None, half: str, depth: int, 
                 store.ReindexBusy, store.ReindexFailed)  # fmt: skip
     try:
         config = load_config({"engine": engine})
-        results = run_suite(suite_dir, cache_dir or default_cache(), half, depth, config)
+        results = run_suite(suite_dir, cache_dir or default_cache(), half, depth, config, collapse)
     except failures as error:
         raise click.ClickException(str(error)) from None
     if as_json:
         ratio = mean_ratio(results)
-        body = {"half": half, "sets": [r.to_dict() for r in results],
+        body = {"half": half, "collapse": collapse, "sets": [r.to_dict() for r in results],
                 "mean_ratio": None if ratio is None else round(ratio, 4)}  # fmt: skip
         click.echo(json.dumps(body, indent=2))
     else:
-        click.echo(format_suite(results, half))
+        click.echo(format_suite(results, half, collapse))
     for r in results:
         for qid, reason in list(r.failed.items())[:5]:
             click.echo(f"{r.name}: query {qid} rejected (scored zero): {reason}", err=True)

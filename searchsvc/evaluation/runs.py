@@ -88,10 +88,10 @@ def _lines(path: Path) -> list[str]:
 
 
 def run_queries(
-    snapshot, queries: dict[str, str], depth: int, max_window: int
+    snapshot, queries: dict[str, str], depth: int, max_window: int, collapse: bool = True
 ) -> tuple[dict[str, list[tuple[tuple[str, ...], float]]], dict[str, str]]:
     """Each query through search() -> ({qid: [((hit id, *its versions' ids), score), ...]},
-    {qid: error})."""
+    {qid: error}); `collapse` False lists every version of a story as a hit of its own."""
     from searchsvc.search import SearchRequest, search
 
     size = min(depth, max_window)
@@ -99,7 +99,8 @@ def run_queries(
     failed: dict[str, str] = {}
     for qid, text in queries.items():
         try:
-            result = search(snapshot, SearchRequest(q=text, size=size, snippets=0))
+            request = SearchRequest(q=text, size=size, snippets=0, collapse=collapse)
+            result = search(snapshot, request)
         except Exception as error:  # a bug on one query must not lose the whole run
             failed[qid] = f"search failed: {type(error).__name__}: {error}"
             run[qid] = []
@@ -172,6 +173,7 @@ def evaluate(
     depth: int = 100,
     max_window: int = 10_000,
     run_path: Path | None = None,
+    collapse: bool = True,
 ) -> Evaluation:
     """Run the judged queries, optionally write the run file, and score it."""
     judged = {qid: text for qid, text in queries.items() if qid in qrels}
@@ -180,7 +182,7 @@ def evaluate(
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise EvalInputError(f"{len(missing)} judged queries have no text: {shown}")
-    shown, failed = run_queries(snapshot, judged, depth, max_window)
+    shown, failed = run_queries(snapshot, judged, depth, max_window, collapse)
     run = as_found(shown, qrels, min(depth, max_window))
     if run_path is not None:
         write_run(run, run_path)

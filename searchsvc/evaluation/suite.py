@@ -197,12 +197,14 @@ class SetResult:
         }
 
 
-def evaluate_set(judged: JudgedSet, snapshot, half: str = "all", depth: int = 100) -> SetResult:
+def evaluate_set(
+    judged: JudgedSet, snapshot, half: str = "all", depth: int = 100, collapse: bool = True
+) -> SetResult:
     """One set's queries (those in `half`) through search(), scored against its qrels."""
     qrels = {qid: docs for qid, docs in judged.qrels().items() if in_half(qid, half)}
     queries = {qid: text for qid, text in judged.queries().items() if qid in qrels}
     primary = primary_measure(judged.qrels())
-    evaluation: Evaluation = evaluate(snapshot, queries, qrels, depth=depth)
+    evaluation: Evaluation = evaluate(snapshot, queries, qrels, depth=depth, collapse=collapse)
     baselines = judged.baselines()
     best = max(
         ((engine, row[primary]) for engine, row in baselines.items() if primary in row),
@@ -225,7 +227,7 @@ def mean_ratio(results: list[SetResult]) -> float | None:
     return sum(ratios) / len(ratios) if ratios else None
 
 
-def format_suite(results: list[SetResult], half: str) -> str:
+def format_suite(results: list[SetResult], half: str, collapse: bool = True) -> str:
     """One row per set, then the mean ratio to the best baseline."""
     columns = "".join(f" {m:>10}" for m in TABLE_MEASURES)
     lines = [f"{'set':22} {'queries':>7}{columns} {'primary':>8} {'baseline':>9} {'ratio':>7}"]
@@ -241,6 +243,11 @@ def format_suite(results: list[SetResult], half: str) -> str:
         "primary measure: MRR@10 where every query has one relevant document, else MAP; "
         "ratio: to the best engine of baselines.tsv on the primary measure"
         + (" (the engines' figures are on all of the set's queries)" if half != "all" else "")
+        + (
+            "; one hit per story (a story counts as each of its judged versions at its place)"
+            if collapse
+            else "; every version of a story a hit of its own (--no-collapse)"
+        )
     )
     return "\n".join(lines)
 
@@ -293,7 +300,9 @@ def set_engine(judged: JudgedSet, cache: Path, config):
     return open_engine(Config({**config, "index": index}))
 
 
-def run_suite(root: Path, cache: Path, half: str = "all", depth: int = 100, config=None):
+def run_suite(
+    root: Path, cache: Path, half: str = "all", depth: int = 100, config=None, collapse=True
+):
     """Every set under `root`, each on its cached index: a SetResult per set, in name order.
 
     Raises EngineUnavailable when the cluster cannot answer, ReindexBusy / ReindexFailed
@@ -305,7 +314,7 @@ def run_suite(root: Path, cache: Path, half: str = "all", depth: int = 100, conf
     for judged in find_sets(root):
         view = set_engine(judged, cache, config).view()
         try:
-            results.append(evaluate_set(judged, view, half, depth))
+            results.append(evaluate_set(judged, view, half, depth, collapse))
         finally:
             view.release()
     return results
