@@ -303,7 +303,7 @@ def test_an_unreachable_cluster_is_a_json_503_within_the_timeout(path):
     "typed, same_as",
     [("police officer NOT parliament", "police officer -parliament"),
      ("officer OR NOT parliament", "officer -parliament"),
-     ("POLICE OFFICER NOT PARLIAMENT", "police officer not parliament"),  # capitals: words
+     ("POLICE OFFICER HONOURED NOT AT PARLIAMENT", "police officer honoured not at parliament"),
      ("Police officer honoured for bravery -London", "Police officer honoured for bravery London")],
 )  # fmt: skip
 def test_operators_and_signs_as_a_user_means_them(engine, typed, same_as):

@@ -66,6 +66,7 @@ def ids(body: dict) -> list[str]:
         ("prices of coffee", {"coffee-1", "export-1"}),  # a function word is not required
         ("coffee prices brazil", {"coffee-1"}),
         ("coffee prices -brazil", {"export-1"}),  # an exclusion stays an exclusion
+        ("coffee prices NOT brazil", {"export-1"}),  # NOT as -: the same count
         ("coffee prices source:reuters", {"coffee-1", "export-1"}),
         ("coffee prices topic:trade", {"export-1"}),
         ('"coffee prices" brazil', {"coffee-1"}),  # a phrase is one of the words required

@@ -341,7 +341,9 @@ def test_date_range_documents_are_kept_within_their_budget(discovery_client):
     [("parliment", True),
      ("oil NOT parliment", False),  # an excluded word is not searched for, corrected or not
      ("oil -parliment", False),
-     ("tanks surge into a gaza refugee camp -parliment", True)],  # the sign is punctuation
+     ("tanks surge into a gaza refugee camp -parliment", True),  # the sign is punctuation
+     ("oil parliam", True),  # the last word, completed
+     ("oil NOT parliam", False)],
 )  # fmt: skip
 def test_typo_clauses_follow_how_the_text_is_read(snapshot_, text, corrected):
     from searchsvc.engine.embedded import typos as suggest

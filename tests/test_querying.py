@@ -241,10 +241,10 @@ def test_boosts_are_clamped(reader):
 
 @pytest.mark.parametrize(
     "capitals, words",
-    [("OPEC NOT TO CUT OUTPUT", "Opec not to cut output"),
-     ("ANALYSIS AND DESIGN OF FILTERS", "analysis and design of filters"),
-     ("OIL OR GAS PRICES", "oil or gas prices"),
-     ("U.S. AND JAPAN ANDNOT TALKS", "U.S. and Japan andnot talks")],
+    [("OPEC NOT TO CUT OUTPUT, MINISTER SAYS", "Opec not to cut output, minister says"),
+     ("ANALYSIS AND DESIGN OF RADAR FILTERS", "analysis and design of radar filters"),
+     ("OIL OR GAS PRICES RISE IN JANUARY", "oil or gas prices rise in January"),
+     ("U.S. AND JAPAN ANDNOT TRADE TALKS END", "U.S. and Japan andnot trade talks end")],
 )  # fmt: skip
 def test_text_all_in_capitals_has_its_operators_as_words(reader, capitals, words):
     # A headline or request copied from an archive that prints capitals reads as its words.
@@ -320,12 +320,14 @@ def test_an_excluded_word_is_not_marked(reader):
 
 @pytest.mark.parametrize(
     "capitals, words",
-    [("OPEC NOT TO CUT OUTPUT topic:crude", "OPEC not TO CUT OUTPUT topic:crude"),
-     ("OPEC NOT TO CUT OUTPUT source:ap", "OPEC not TO CUT OUTPUT source:ap"),
-     ("OPEC (NOT SAUDI)", "OPEC (not SAUDI)"),
-     ("OIL REQUIRE GAS", "OIL require GAS"),
-     ("GROßE NOT STRAßE", "GROßE not STRAßE"),
-     ("OIL NOT GAS 10µG", "OIL not GAS 10µG")],
+    [("OPEC NOT TO CUT OUTPUT, MINISTER SAYS topic:crude",
+      "OPEC not TO CUT OUTPUT, MINISTER SAYS topic:crude"),
+     ("OPEC NOT TO CUT OUTPUT, MINISTER SAYS source:ap",
+      "OPEC not TO CUT OUTPUT, MINISTER SAYS source:ap"),
+     ("OPEC OUTPUT TALKS END (NOT SAUDI) TODAY", "OPEC OUTPUT TALKS END (not SAUDI) TODAY"),
+     ("OIL REQUIRE GAS AND COAL PRICES", "OIL require GAS and COAL PRICES"),
+     ("GROßE NOT STRAßE IN BERLIN GESPERRT", "GROßE not STRAßE IN BERLIN GESPERRT"),
+     ("OIL NOT GAS 10µG PER LITRE TODAY", "OIL not GAS 10µG PER LITRE TODAY")],
 )  # fmt: skip
 def test_filters_and_caseless_letters_do_not_make_capitals_operators(reader, capitals, words):
     assert parsed(capitals, reader).article_query == parsed(words, reader).article_query
@@ -339,3 +341,10 @@ def test_a_signed_filter_in_long_text_keeps_its_sign(reader):
 def test_a_date_range_is_one_filter_when_signs_are_counted(reader):
     query = parsed("oil prices coal -gas date:[1987-03-01 TO 1987-04-15]", reader).article_query
     assert any(isinstance(node, Q.AndNot) for node in _nodes(query))
+
+
+@pytest.mark.parametrize("typed", ["USA NOT NATO", "NOT IBM", "OIL AND GAS", "OPEC NOT OIL PRICES"])
+def test_a_short_query_typed_in_capitals_keeps_its_operators(reader, typed):
+    # Up to MAX_SIGNED_WORDS words a query is typed, syntax and all, as signs are read there.
+    query = parsed(typed, reader).article_query
+    assert any(isinstance(node, (Q.And, Q.AndNot)) for node in _nodes(query))

@@ -63,6 +63,7 @@ WORDS = sorted(ARCHIVE.counts) + RARE_NEIGHBOURS + ENGLISH[:2_000] + ENGLISH[-2_
         ("police officer", None),
         ('"parliment house"', None),  # phrases, exclusions, fields, wildcards: as typed
         ("-parliment", None),
+        ("tanks surge into a gaza camp -parliment", "tanks surge into a gaza camp -parliament"),
         ("title:parliment", None),
         ("parlim*", None),
         ("source:reuterz parliment", "source:reuterz parliament"),

@@ -14,7 +14,7 @@ import unicodedata
 from os.path import commonprefix
 
 from searchsvc.text.analysis import STOP_WORDS, fold_and_stem
-from searchsvc.text.querylang import OPERATORS, TOKEN
+from searchsvc.text.querylang import OPERATORS, TOKEN, reads_signs
 from searchsvc.text.vocabulary import (
     MAX_CORRECTED_WORDS,
     MAX_WORD,
@@ -43,10 +43,11 @@ def suggest_query(text: str, vocabulary: Vocabulary) -> str | None:
     typed, and so is every character but the letters of a corrected word.
     """
     pieces, copied, looked_up = [], 0, 0
+    syntax = '"-+' if reads_signs(text) else '"'  # in long text a sign is punctuation
     for token in TOKEN.finditer(text):
         typed = token.group(0)
         word = _WORD.fullmatch(typed)
-        if not word or typed in OPERATORS or typed[0] in '"-+' or ":" in typed or "*" in typed:
+        if not word or typed in OPERATORS or typed[0] in syntax or ":" in typed or "*" in typed:
             continue
         if known(word.group(2), vocabulary):
             continue

@@ -56,12 +56,16 @@ def tokens(text: str) -> list[str]:
 
 
 def reads_operators(text: str) -> bool:
-    """Whether AND, OR and NOT in `text` are operators: not when its words have no
-    lower-case letter (filters and field names aside). Text all in capitals (a headline
-    or a request copied from an archive that prints them so) has them as words:
-    "ANALYSIS AND DESIGN OF FILTERS" is searched as the words it says, as "Analysis
-    and design of filters" is, and so is "OPEC NOT TO CUT OUTPUT topic:crude".
+    """Whether AND, OR and NOT in `text` are operators: not in text of more than
+    MAX_SIGNED_WORDS words whose words have no lower-case letter (filters and field
+    names aside). Such text (a headline or a request copied from an archive that prints
+    capitals) has them as words: "ANALYSIS AND DESIGN OF FILTERS IN RADAR" is searched
+    as the words it says, as "Analysis and design of filters in radar" is, and so is
+    "OPEC NOT TO CUT OUTPUT, MINISTER SAYS topic:crude". A query typed in capitals
+    ("USA NOT NATO") keeps its operators, as it keeps its signs.
     """
+    if reads_signs(text):
+        return True
     words = _FIELD_NAME.sub(" ", FILTER.sub(" ", text))
     return any(_is_lower(char) for char in words)
 

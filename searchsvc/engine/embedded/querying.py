@@ -245,7 +245,9 @@ def _bounded(query: Q.Query, parser, reader, ranking: RankingSettings) -> Q.Quer
     if _depth(query) > MAX_DEPTH:  # as parsed: a bracket adds a level or two
         raise _Degrade("nested too deeply")
     budget = _Budget()
-    query = _clamped(_within(_exclusions(query), parser, reader, budget).normalize())
+    if any(isinstance(node, Q.Not) for node in _nodes(query)):
+        query = _exclusions(query)
+    query = _clamped(_within(query, parser, reader, budget).normalize())
     query = _refine(query, ranking, reader)
     cost = query_cost(query)
     if cost.clauses > MAX_CLAUSES or cost.depth > MAX_DEPTH:
@@ -262,6 +264,15 @@ def _depth(query: Q.Query) -> int:
         if level <= MAX_DEPTH:
             stack.extend((child, level + 1) for child in node.children())
     return deepest
+
+
+def _nodes(query: Q.Query):
+    """Every node of `query`, without recursion."""
+    stack = [query]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children())
 
 
 def _exclusions(node: Q.Query) -> Q.Query:

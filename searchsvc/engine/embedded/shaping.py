@@ -91,7 +91,7 @@ def every_word(query: Q.Query, text: str, searcher) -> Q.And | None:
     completions that typo tolerance added are not required: they stand in for a typed
     word that no article has.
     """
-    if combining_operators(text):
+    if combining_operators(text) - {"NOT", "ANDNOT"}:  # `oil NOT gas` counts as `oil -gas`
         return None
     words = _any_word_part(query)
     if words is None:

@@ -69,6 +69,7 @@ TYPO_BOOST = 0.4  # a corrected word counts for this fraction of a word typed ri
 PREFIX_BOOST = 0.3  # a completion of the last word, likewise
 PREFIX_COMPLETIONS = 5  # most completions of the last word searched for
 PREFIX_KNOWN_COUNT = 5  # a last word seen this often is taken as typed in full
+_NEGATING = frozenset({"NOT", "ANDNOT", "(NOT"})  # what a word after these is excluded by
 # At most this many clauses are added to a query: a headline and a body clause per word.
 MAX_TOLERANT_CLAUSES = 2 * (MAX_CORRECTED_WORDS + PREFIX_COMPLETIONS)
 _TEXT_FIELDS = ("title", "body")
@@ -88,12 +89,12 @@ def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list
     analyzer = searcher.schema["body"].analyzer
     words: dict[str, float] = {}
     text = as_read(text)  # a sign that is punctuation does not hide a misspelled word
-    tokens = [m.group(0) for m in TOKEN.finditer(text)]
+    # An excluded word (after NOT) is neither corrected nor completed: not searched for.
+    every = [m.group(0) for m in TOKEN.finditer(text)]
+    tokens = [t for before, t in zip(["", *every], every, strict=False) if before not in _NEGATING]
     looked_up = 0
-    for before, token in zip(["", *tokens], tokens, strict=False):
+    for token in tokens:
         if token in OPERATORS or token.startswith(('"', "-", "+")) or ":" in token:
-            continue
-        if before in ("NOT", "ANDNOT", "(NOT"):  # an excluded word is not searched for
             continue
         core = re.fullmatch(r"\W*([^\W\d_]+)\W*", token)
         # A word the archive knows well is searched as typed: widening it to a commoner
