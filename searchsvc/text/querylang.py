@@ -26,6 +26,8 @@ TOKEN = re.compile(r'"[^"]*"?|\S+')
 OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "ANDNOT", "ANDMAYBE", "REQUIRE"})
 # The ones that combine clauses (TO only joins the ends of a range).
 COMBINING = OPERATORS - {"TO"}
+# The ones that exclude the clause after them.
+NEGATING = frozenset({"NOT", "ANDNOT"})
 # An operator as the parser finds it: between spaces or brackets.
 _COMBINING_WORD = re.compile(r"(?<![^\s()])(?:" + "|".join(sorted(COMBINING)) + r")(?![^\s()])")
 # A filter as typed: source:ap, topic:coffee, date:2017, date:[2017 TO 2018].

@@ -18,7 +18,7 @@ from collections import Counter
 from whoosh import query as Q
 
 from searchsvc.engine.embedded.ranking import Word, idf
-from searchsvc.text.querylang import TEXT_FIELDS, combining_operators
+from searchsvc.text.querylang import NEGATING, TEXT_FIELDS, combining_operators
 
 # A query of at most this many words counts the articles that have all of them.
 MAX_COUNTED_WORDS = 3
@@ -91,7 +91,7 @@ def every_word(query: Q.Query, text: str, searcher) -> Q.And | None:
     completions that typo tolerance added are not required: they stand in for a typed
     word that no article has.
     """
-    if combining_operators(text) - {"NOT", "ANDNOT"}:  # `oil NOT gas` counts as `oil -gas`
+    if combining_operators(text) - NEGATING:  # `oil NOT gas` counts as `oil -gas`
         return None
     words = _any_word_part(query)
     if words is None:

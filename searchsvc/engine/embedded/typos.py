@@ -11,7 +11,7 @@ from whoosh import query as Q
 
 from searchsvc.engine.embedded.state import GenerationState, state_of
 from searchsvc.index.words import count_words, load_word_counts
-from searchsvc.text.querylang import OPERATORS, TOKEN, as_read
+from searchsvc.text.querylang import NEGATING, OPERATORS, TOKEN, as_read
 from searchsvc.text.vocabulary import MAX_CORRECTED_WORDS, SYNC_BUILD_ARTICLES, Vocabulary
 
 
@@ -69,7 +69,6 @@ TYPO_BOOST = 0.4  # a corrected word counts for this fraction of a word typed ri
 PREFIX_BOOST = 0.3  # a completion of the last word, likewise
 PREFIX_COMPLETIONS = 5  # most completions of the last word searched for
 PREFIX_KNOWN_COUNT = 5  # a last word seen this often is taken as typed in full
-_NEGATING = frozenset({"NOT", "ANDNOT", "(NOT"})  # what a word after these is excluded by
 # At most this many clauses are added to a query: a headline and a body clause per word.
 MAX_TOLERANT_CLAUSES = 2 * (MAX_CORRECTED_WORDS + PREFIX_COMPLETIONS)
 _TEXT_FIELDS = ("title", "body")
@@ -91,7 +90,11 @@ def tolerant_clauses(text: str, searcher, vocabulary: Vocabulary | None) -> list
     text = as_read(text)  # a sign that is punctuation does not hide a misspelled word
     # An excluded word (after NOT) is neither corrected nor completed: not searched for.
     every = [m.group(0) for m in TOKEN.finditer(text)]
-    tokens = [t for before, t in zip(["", *every], every, strict=False) if before not in _NEGATING]
+    tokens = [
+        token
+        for before, token in zip(["", *every], every, strict=False)
+        if before.lstrip("(") not in NEGATING
+    ]
     looked_up = 0
     for token in tokens:
         if token in OPERATORS or token.startswith(('"', "-", "+")) or ":" in token:
